@@ -1,0 +1,1591 @@
+//! The confinement rules: when is a statement provably limited to one tenant's rows?
+//!
+//! A statement is confined when every reference to a tenant-owned table — in every FROM,
+//! JOIN, subquery, CTE, LATERAL, set-operation branch, `UPDATE ... FROM` and
+//! `DELETE ... USING` — is constrained by `<its tenant column> = :tenant` as a top-level
+//! AND-conjunct of a WHERE or of a JOIN ON that filters that table, or by equality to the
+//! tenant column of a table that is already confined. On top of that:
+//!
+//! * `INSERT` names the tenant column and gives it `:tenant` in every row; `INSERT ...
+//!   SELECT` takes it from `:tenant` or a confined tenant column and reads only confined
+//!   sources;
+//! * `UPDATE` never assigns the tenant column; an upsert either conflicts on a target that
+//!   includes the tenant column or guards its update by the tenant; `REPLACE` (which deletes
+//!   whatever row it collides with) is refused;
+//! * shared tables may be read but not written by a scoped statement;
+//! * only SELECT/INSERT/UPDATE/DELETE are allowed, one per method.
+//!
+//! Anything the rules cannot prove is refused: the checker walks the AST clause by clause,
+//! and a final pass makes sure that every table reference in the statement was seen by
+//! that walk, so that a construct it does not know cannot hide a table.
+//!
+//! Which side of a join a condition filters matters: a condition in the ON of a
+//! `LEFT JOIN` filters only the joined (right) table — the left side keeps all its rows —
+//! a `RIGHT JOIN`'s ON filters only the left side, a `FULL JOIN`'s ON filters neither. A
+//! WHERE condition filters everything in its FROM.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    AssignmentTarget, BinaryOperator, ConflictTarget, Delete, Expr, FromTable, Insert, JoinConstraint, JoinOperator,
+    ObjectName, OnConflictAction, OnInsert, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr,
+    SetOperator, Spanned, SqliteOnConflict, Statement, TableFactor, TableObject, TableWithJoins, Update,
+    UpdateTableFromKind, Value, Visit, Visitor,
+};
+use sqlparser::tokenizer::{Location, Span};
+
+use crate::{Schema, StatementKind, TENANT_PLACEHOLDER, Violation, same_name};
+
+/// Table functions that read no table: safe to use in FROM of a scoped statement.
+const PURE_TABLE_FUNCTIONS: &[&str] = &[
+    "unnest",
+    "generate_series",
+    "json_each",
+    "json_tree",
+    "jsonb_each",
+    "jsonb_each_text",
+    "json_each_text",
+    "jsonb_array_elements",
+    "jsonb_array_elements_text",
+    "json_array_elements",
+    "json_array_elements_text",
+    "jsonb_to_recordset",
+    "json_to_recordset",
+    "regexp_split_to_table",
+    "string_to_table",
+    "json_table",
+];
+
+pub(crate) struct Shape {
+    pub kind: StatementKind,
+    pub writes: bool,
+    pub returns_rows: bool,
+}
+
+/// Classifies a statement, refusing anything that is not SELECT/INSERT/UPDATE/DELETE.
+pub(crate) fn shape(statement: &Statement, sql: &str) -> Result<Shape, Violation> {
+    match statement {
+        Statement::Query(q) => {
+            let writes = query_writes(q);
+            if let SetExpr::Select(s) = q.body.as_ref()
+                && s.into.is_some()
+            {
+                return Err(Violation::new(
+                    "`SELECT ... INTO` creates a table: schema changes do not belong in a repository",
+                    "select the rows without `INTO`, and create tables in a migration",
+                    locate(sql, s.span()),
+                ));
+            }
+            Ok(Shape { kind: StatementKind::Select, writes, returns_rows: true })
+        }
+        Statement::Insert(i) => {
+            Ok(Shape { kind: StatementKind::Insert, writes: true, returns_rows: i.returning.is_some() })
+        }
+        Statement::Update(u) => {
+            Ok(Shape { kind: StatementKind::Update, writes: true, returns_rows: u.returning.is_some() })
+        }
+        Statement::Delete(d) => {
+            Ok(Shape { kind: StatementKind::Delete, writes: true, returns_rows: d.returning.is_some() })
+        }
+        other => {
+            let keyword = statement_keyword(other);
+            Err(Violation::new(
+                format!(
+                    "`{keyword}` is not allowed in a repository: a method holds one SELECT, INSERT, UPDATE or DELETE"
+                ),
+                match keyword.as_str() {
+                    "TRUNCATE" => "delete one tenant's rows with `DELETE FROM ... WHERE tenant_id = :tenant`".to_string(),
+                    _ => "run schema changes and session settings in migrations or at connection setup, not in a repository method".to_string(),
+                },
+                locate(sql, other.span()),
+            ))
+        }
+    }
+}
+
+fn statement_keyword(statement: &Statement) -> String {
+    let text = statement.to_string();
+    let mut words = text.split_whitespace();
+    let first = words.next().unwrap_or("").to_ascii_uppercase();
+    match first.as_str() {
+        "CREATE" | "ALTER" | "DROP" => format!("{first} {}", words.next().unwrap_or("").to_ascii_uppercase()),
+        _ => first,
+    }
+}
+
+fn query_writes(q: &Query) -> bool {
+    struct Dml(bool);
+    impl Visitor for Dml {
+        type Break = ();
+        fn pre_visit_statement(&mut self, s: &Statement) -> ControlFlow<()> {
+            if matches!(s, Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) | Statement::Merge(_)) {
+                self.0 = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut v = Dml(false);
+    let _ = q.visit(&mut v);
+    v.0
+}
+
+/// Byte range of a statement in `sql`, for pointing at the second of stacked statements.
+pub(crate) fn span_of_statement(statement: &Statement, sql: &str) -> Option<(usize, usize)> {
+    locate(sql, statement.span())
+}
+
+/// Checks every confinement rule; returns every violation found.
+pub(crate) fn check(statement: &Statement, sql: &str, schema: &Schema, tenant_uses: usize) -> Vec<Violation> {
+    let mut c = Checker {
+        sql,
+        schema,
+        problems: Vec::new(),
+        tenant_reached: false,
+        seen_relations: HashSet::new(),
+        ctes: Vec::new(),
+    };
+    c.statement(statement, &[], "");
+    c.unseen_relations(statement);
+    let confined_something = c.problems.is_empty() && c.tenant_reached;
+    if tenant_uses == 0
+        && let Some(first) = c.problems.iter_mut().find(|p| p.problem.contains("not confined"))
+    {
+        first.problem.push_str(" (the statement never uses `:tenant`)");
+    }
+    if tenant_uses > 0 && c.problems.is_empty() && !confined_something && !c.touched_owned(statement) {
+        c.problems.push(Violation::new(
+            "`:tenant` is used but never compared with a tenant column: the statement reads only shared tables",
+            "drop `:tenant` from the statement, or compare it with a tenant-owned table's tenant column",
+            None,
+        ));
+    } else if tenant_uses > 0 && c.problems.is_empty() && !c.tenant_reached {
+        c.problems.push(Violation::new(
+            "`:tenant` is used but never reaches a tenant column",
+            format!("confine each tenant-owned table with `{} = :tenant`", schema.tenant_column),
+            None,
+        ));
+    }
+    c.problems
+}
+
+/// One table-like thing in a FROM: a base table, a CTE reference, a derived table or a
+/// table function.
+#[derive(Debug, Clone)]
+struct Source {
+    /// The name columns are qualified with (alias, else table name), lower case.
+    binding: String,
+    /// What to call it in a message: `customers c`.
+    display: String,
+    /// The clause it was introduced by: `FROM`, `LEFT JOIN`, ...
+    clause: &'static str,
+    kind: SourceKind,
+    span: Option<(usize, usize)>,
+    confined: bool,
+}
+
+#[derive(Debug, Clone)]
+enum SourceKind {
+    /// A tenant-owned base table: must be confined.
+    Owned,
+    /// A shared base table: readable by everyone.
+    Shared,
+    /// A CTE reference or derived table, confined by its own analysis; the names are its
+    /// output columns that provably hold the tenant.
+    Derived(Vec<String>),
+    /// A table function that reads no table.
+    Function,
+}
+
+enum Conj<'a> {
+    Expr(&'a Expr),
+    /// `JOIN ... USING (tenant_id)` between two sources.
+    UsingEq(usize, usize),
+}
+
+/// The conditions of one WHERE or JOIN ON, and which sources they filter.
+struct Group<'a> {
+    conjuncts: Vec<Conj<'a>>,
+    filters: Vec<usize>,
+    whole: Option<&'a Expr>,
+    /// `WHERE` or the join keyword; for messages.
+    clause: &'static str,
+    /// The join's right-hand sources, for a fix that points at its ON.
+    join_sources: Vec<usize>,
+}
+
+#[derive(Default)]
+struct Level<'a> {
+    sources: Vec<Source>,
+    groups: Vec<Group<'a>>,
+    /// Lateral derived tables and table-function arguments, analysed once the level's
+    /// own confinement is known.
+    lateral: Vec<(usize, &'a Query)>,
+    /// Expressions whose subqueries are analysed with this level as outer scope.
+    exprs: Vec<&'a Expr>,
+}
+
+struct CteInfo {
+    name: String,
+    tenant_columns: Vec<String>,
+}
+
+/// Whether a query's output columns hold the tenant, for derived tables and CTEs.
+#[derive(Debug, Clone, Default)]
+struct Output {
+    /// Output column names that provably equal the tenant.
+    tenant_names: Vec<String>,
+    /// Per position, whether it provably equals the tenant; `None` after a wildcard.
+    positions: Option<Vec<bool>>,
+}
+
+struct Checker<'s> {
+    sql: &'s str,
+    schema: &'s Schema,
+    problems: Vec<Violation>,
+    /// Whether some `:tenant` was consumed as a confining value.
+    tenant_reached: bool,
+    /// Start locations of every table reference the walk has seen.
+    seen_relations: HashSet<(u64, u64)>,
+    ctes: Vec<Vec<CteInfo>>,
+}
+
+impl<'s> Checker<'s> {
+    fn tc(&self) -> &str {
+        &self.schema.tenant_column
+    }
+
+    fn problem(&mut self, problem: String, fix: String, span: Option<(usize, usize)>) {
+        let v = Violation::new(problem, fix, span);
+        if !self.problems.contains(&v) {
+            self.problems.push(v);
+        }
+    }
+
+    fn statement(&mut self, statement: &Statement, outer: &[&[Source]], ctx: &str) {
+        match statement {
+            Statement::Query(q) => {
+                self.query(q, outer, ctx);
+            }
+            Statement::Insert(i) => self.insert(i, outer, ctx),
+            Statement::Update(u) => self.update(u, outer, ctx),
+            Statement::Delete(d) => self.delete(d, outer, ctx),
+            other => {
+                let keyword = statement_keyword(other);
+                self.problem(
+                    format!("`{keyword}`{ctx} cannot be checked for confinement"),
+                    "use SELECT, INSERT, UPDATE or DELETE".to_string(),
+                    locate(self.sql, other.span()),
+                );
+            }
+        }
+    }
+
+    // ----- queries ------------------------------------------------------------------
+
+    fn query(&mut self, q: &Query, outer: &[&[Source]], ctx: &str) -> Output {
+        self.ctes.push(Vec::new());
+        if let Some(with) = &q.with {
+            for cte in &with.cte_tables {
+                let name = cte.alias.name.value.to_ascii_lowercase();
+                let cte_ctx = format!(" in CTE `{}`", cte.alias.name.value);
+                if with.recursive {
+                    // The recursive term reads the CTE itself: learn which columns hold
+                    // the tenant from a dry run, then check for real with that knowledge.
+                    self.ctes.last_mut().unwrap().push(CteInfo { name: name.clone(), tenant_columns: Vec::new() });
+                    let before = self.problems.len();
+                    let dry = self.query(&cte.query, outer, &cte_ctx);
+                    self.problems.truncate(before);
+                    self.ctes.last_mut().unwrap().pop();
+                    self.ctes
+                        .last_mut()
+                        .unwrap()
+                        .push(CteInfo { name: name.clone(), tenant_columns: renamed(dry, &cte.alias.columns) });
+                    let out = self.query(&cte.query, outer, &cte_ctx);
+                    self.ctes.last_mut().unwrap().pop();
+                    self.ctes
+                        .last_mut()
+                        .unwrap()
+                        .push(CteInfo { name, tenant_columns: renamed(out, &cte.alias.columns) });
+                } else {
+                    let out = self.query(&cte.query, outer, &cte_ctx);
+                    self.ctes
+                        .last_mut()
+                        .unwrap()
+                        .push(CteInfo { name, tenant_columns: renamed(out, &cte.alias.columns) });
+                }
+            }
+        }
+        let out = self.set_expr(&q.body, outer, ctx);
+        let mut tail: Vec<Query> = Vec::new();
+        if let Some(order_by) = &q.order_by {
+            tail.extend(subqueries(order_by));
+        }
+        if let Some(limit) = &q.limit_clause {
+            tail.extend(subqueries(limit));
+        }
+        for sub in &tail {
+            self.query(sub, outer, &format!(" in a subquery of ORDER BY/LIMIT{ctx}"));
+        }
+        self.ctes.pop();
+        out
+    }
+
+    fn set_expr(&mut self, body: &SetExpr, outer: &[&[Source]], ctx: &str) -> Output {
+        match body {
+            SetExpr::Select(s) => self.select(s, outer, ctx),
+            SetExpr::Query(q) => self.query(q, outer, ctx),
+            SetExpr::SetOperation { .. } => {
+                let mut branches = Vec::new();
+                let mut op_name = "UNION";
+                flatten_set_operation(body, &mut branches, &mut op_name);
+                let mut outputs = Vec::new();
+                for (n, branch) in branches.iter().enumerate() {
+                    let branch_ctx = format!(" in {op_name} branch {}{ctx}", n + 1);
+                    outputs.push(self.set_expr(branch, outer, &branch_ctx));
+                }
+                intersect(outputs)
+            }
+            SetExpr::Values(values) => {
+                for row in &values.rows {
+                    for e in &row.content {
+                        for sub in subqueries(e) {
+                            self.query(&sub, outer, &format!(" in a subquery of VALUES{ctx}"));
+                        }
+                    }
+                }
+                Output::default()
+            }
+            SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) | SetExpr::Merge(s) => {
+                self.statement(s, outer, ctx);
+                Output::default()
+            }
+            SetExpr::Table(t) => {
+                let name = t.table_name.clone().unwrap_or_default();
+                if self.cte_columns(&name).is_none() && !self.schema.is_shared(&name) {
+                    self.problem(
+                        format!("`TABLE {name}`{ctx} reads every tenant's rows"),
+                        format!("write `SELECT * FROM {name} WHERE {} = :tenant`", self.tc()),
+                        None,
+                    );
+                }
+                Output::default()
+            }
+        }
+    }
+
+    fn select(&mut self, select: &Select, outer: &[&[Source]], ctx: &str) -> Output {
+        let mut level = Level::default();
+        for (n, twj) in select.from.iter().enumerate() {
+            let clause = if n == 0 { "FROM" } else { "FROM (comma join)" };
+            self.table_with_joins(&mut level, twj, outer, ctx, clause);
+        }
+        if !select.lateral_views.is_empty() || select.prewhere.is_some() || !select.connect_by.is_empty() {
+            self.problem(
+                format!("a dialect-specific clause{ctx} (LATERAL VIEW, PREWHERE or CONNECT BY) cannot be checked"),
+                "rewrite the query with standard joins and WHERE".to_string(),
+                locate(self.sql, select.span()),
+            );
+        }
+        let all: Vec<usize> = (0..level.sources.len()).collect();
+        if let Some(selection) = &select.selection {
+            level.groups.push(Group {
+                conjuncts: conjuncts(selection).into_iter().map(Conj::Expr).collect(),
+                filters: all,
+                whole: Some(selection),
+                clause: "WHERE",
+                join_sources: Vec::new(),
+            });
+        }
+        self.confine(&mut level, outer);
+        self.report_unconfined(&level, ctx, select.selection.is_some());
+
+        let mut chain: Vec<&[Source]> = outer.to_vec();
+        chain.push(&level.sources);
+        self.lateral_and_nested(&level, &chain, ctx);
+
+        // Subqueries anywhere else in the SELECT (projection, WHERE, HAVING, ...). The
+        // FROM was walked above, so it is emptied out of this copy.
+        let mut rest = select.clone();
+        rest.from.clear();
+        for sub in subqueries(&rest) {
+            let where_ctx = format!(" in a subquery{ctx}");
+            self.query(&sub, &chain, &where_ctx);
+        }
+
+        self.output(&select.projection, &level, outer)
+    }
+
+    fn lateral_and_nested(&mut self, level: &Level<'_>, chain: &[&[Source]], ctx: &str) {
+        for (idx, q) in &level.lateral {
+            let lateral_ctx = format!(" in LATERAL `{}`{ctx}", level.sources[*idx].display);
+            self.query(q, chain, &lateral_ctx);
+        }
+        for e in &level.exprs {
+            for sub in subqueries(*e) {
+                self.query(&sub, chain, &format!(" in a subquery of a JOIN{ctx}"));
+            }
+        }
+    }
+
+    /// The output columns of a SELECT that hold the tenant.
+    fn output(&self, projection: &[SelectItem], level: &Level<'_>, outer: &[&[Source]]) -> Output {
+        let mut out = Output { tenant_names: Vec::new(), positions: Some(Vec::new()) };
+        let wildcard_of = |s: &Source, names: &mut Vec<String>| match &s.kind {
+            SourceKind::Owned if s.confined => names.push(self.tc().to_ascii_lowercase()),
+            SourceKind::Derived(cols) => names.extend(cols.iter().cloned()),
+            _ => {}
+        };
+        for item in projection {
+            match item {
+                SelectItem::UnnamedExpr(e) => {
+                    let anchored = self.is_anchor(e, level, outer);
+                    if anchored && let Some(name) = column_name(e) {
+                        out.tenant_names.push(name);
+                    }
+                    if let Some(p) = &mut out.positions {
+                        p.push(anchored);
+                    }
+                }
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    let anchored = self.is_anchor(expr, level, outer);
+                    if anchored {
+                        out.tenant_names.push(alias.value.to_ascii_lowercase());
+                    }
+                    if let Some(p) = &mut out.positions {
+                        p.push(anchored);
+                    }
+                }
+                SelectItem::ExprWithAliases { .. } => out.positions = None,
+                SelectItem::Wildcard(_) => {
+                    for s in &level.sources {
+                        wildcard_of(s, &mut out.tenant_names);
+                    }
+                    out.positions = None;
+                }
+                SelectItem::QualifiedWildcard(kind, _) => {
+                    if let SelectItemQualifiedWildcardKind::ObjectName(name) = kind
+                        && let Some(s) = level.sources.iter().find(|s| same_name(&s.binding, &last_part(name)))
+                    {
+                        wildcard_of(s, &mut out.tenant_names);
+                    }
+                    out.positions = None;
+                }
+            }
+        }
+        out
+    }
+
+    // ----- FROM ---------------------------------------------------------------------
+
+    fn table_with_joins<'a>(
+        &mut self,
+        level: &mut Level<'a>,
+        twj: &'a TableWithJoins,
+        outer: &[&[Source]],
+        ctx: &str,
+        clause: &'static str,
+    ) -> Vec<usize> {
+        let mut left = self.table_factor(level, &twj.relation, outer, ctx, clause);
+        for join in &twj.joins {
+            let (clause, constraint, filters) = match &join.join_operator {
+                JoinOperator::Join(c) | JoinOperator::Inner(c) => ("JOIN", c, Filters::Both),
+                JoinOperator::CrossJoin(c) => ("CROSS JOIN", c, Filters::Both),
+                JoinOperator::StraightJoin(c) => ("STRAIGHT_JOIN", c, Filters::Both),
+                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => ("LEFT JOIN", c, Filters::Right),
+                JoinOperator::Right(c) | JoinOperator::RightOuter(c) => ("RIGHT JOIN", c, Filters::Left),
+                JoinOperator::FullOuter(c) => ("FULL JOIN", c, Filters::Neither),
+                JoinOperator::Semi(c)
+                | JoinOperator::LeftSemi(c)
+                | JoinOperator::RightSemi(c)
+                | JoinOperator::Anti(c)
+                | JoinOperator::LeftAnti(c)
+                | JoinOperator::RightAnti(c) => ("SEMI/ANTI JOIN", c, Filters::Neither),
+                JoinOperator::AsOf { constraint, .. } => ("ASOF JOIN", constraint, Filters::Neither),
+                JoinOperator::CrossApply => ("CROSS APPLY", &JoinConstraint::None, Filters::Both),
+                JoinOperator::OuterApply => ("OUTER APPLY", &JoinConstraint::None, Filters::Right),
+                JoinOperator::ArrayJoin | JoinOperator::LeftArrayJoin | JoinOperator::InnerArrayJoin => {
+                    ("ARRAY JOIN", &JoinConstraint::None, Filters::Neither)
+                }
+            };
+            let right = self.table_factor(level, &join.relation, outer, ctx, clause);
+            let filtered: Vec<usize> = match filters {
+                Filters::Both => left.iter().chain(&right).copied().collect(),
+                Filters::Right => right.clone(),
+                Filters::Left => left.clone(),
+                Filters::Neither => Vec::new(),
+            };
+            match constraint {
+                JoinConstraint::On(on) => {
+                    level.exprs.push(on);
+                    level.groups.push(Group {
+                        conjuncts: conjuncts(on).into_iter().map(Conj::Expr).collect(),
+                        filters: filtered,
+                        whole: Some(on),
+                        clause,
+                        join_sources: right.clone(),
+                    });
+                }
+                JoinConstraint::Using(columns) if columns.iter().any(|c| same_name(&last_part(c), self.tc())) => {
+                    let owned = |ids: &[usize], level: &Level<'_>| -> Vec<usize> {
+                        ids.iter().copied().filter(|i| matches!(level.sources[*i].kind, SourceKind::Owned)).collect()
+                    };
+                    let (l, r) = (owned(&left, level), owned(&right, level));
+                    let mut conj = Vec::new();
+                    if l.len() == 1 {
+                        conj.extend(r.iter().map(|r| Conj::UsingEq(l[0], *r)));
+                    }
+                    level.groups.push(Group {
+                        conjuncts: conj,
+                        filters: filtered,
+                        whole: None,
+                        clause,
+                        join_sources: right.clone(),
+                    });
+                }
+                _ => level.groups.push(Group {
+                    conjuncts: Vec::new(),
+                    filters: Vec::new(),
+                    whole: None,
+                    clause,
+                    join_sources: right.clone(),
+                }),
+            }
+            left.extend(right);
+        }
+        left
+    }
+
+    fn table_factor<'a>(
+        &mut self,
+        level: &mut Level<'a>,
+        factor: &'a TableFactor,
+        outer: &[&[Source]],
+        ctx: &str,
+        clause: &'static str,
+    ) -> Vec<usize> {
+        let idx = level.sources.len();
+        match factor {
+            TableFactor::Table { name, alias, args, .. } => {
+                self.seen(name);
+                let table = last_part(name);
+                let binding = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or(table.clone());
+                let display = match alias {
+                    Some(a) => format!("{name} {}", a.name.value),
+                    None => name.to_string(),
+                };
+                let span = name.0.last().and_then(|p| p.as_ident()).and_then(|i| locate(self.sql, i.span));
+                let kind = if args.is_some() {
+                    if let Some(args) = args {
+                        for a in &args.args {
+                            level.exprs.extend(function_arg_exprs(a));
+                        }
+                    }
+                    self.table_function(&table, ctx, span)
+                } else if name.0.len() == 1
+                    && let Some(cols) = self.cte_columns(&table)
+                {
+                    SourceKind::Derived(cols)
+                } else if self.schema.is_shared(&table) {
+                    SourceKind::Shared
+                } else {
+                    SourceKind::Owned
+                };
+                level.sources.push(Source { binding, display, clause, kind, span, confined: false });
+            }
+            TableFactor::Derived { lateral, subquery, alias, .. } => {
+                let binding = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or_default();
+                let display = alias.as_ref().map(|a| a.name.value.clone()).unwrap_or_else(|| "(subquery)".into());
+                let kind = if *lateral {
+                    level.lateral.push((idx, subquery));
+                    SourceKind::Derived(Vec::new())
+                } else {
+                    let out = self.query(subquery, outer, &format!(" in derived table `{display}`{ctx}"));
+                    SourceKind::Derived(renamed(out, alias.as_ref().map(|a| a.columns.as_slice()).unwrap_or(&[])))
+                };
+                let span = locate(self.sql, subquery.span());
+                level.sources.push(Source { binding, display, clause, kind, span, confined: true });
+            }
+            TableFactor::Function { name, args, alias, .. } => {
+                for a in args {
+                    level.exprs.extend(function_arg_exprs(a));
+                }
+                let table = last_part(name);
+                let span = locate(self.sql, name.span());
+                let kind = self.table_function(&table, ctx, span);
+                let binding = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or(table.clone());
+                level.sources.push(Source { binding, display: table, clause, kind, span, confined: true });
+            }
+            TableFactor::UNNEST { alias, array_exprs, .. } => {
+                level.exprs.extend(array_exprs.iter());
+                let binding = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or_default();
+                level.sources.push(Source {
+                    binding,
+                    display: "UNNEST(...)".into(),
+                    clause,
+                    kind: SourceKind::Function,
+                    span: None,
+                    confined: true,
+                });
+            }
+            TableFactor::NestedJoin { table_with_joins, .. } => {
+                return self.table_with_joins(level, table_with_joins, outer, ctx, clause);
+            }
+            other => {
+                self.problem(
+                    format!("`{other}`{ctx} is a FROM item tenantry cannot check for confinement"),
+                    "use plain tables, subqueries and joins".to_string(),
+                    locate(self.sql, other.span()),
+                );
+                return Vec::new();
+            }
+        }
+        vec![idx]
+    }
+
+    fn table_function(&mut self, name: &str, ctx: &str, span: Option<(usize, usize)>) -> SourceKind {
+        if PURE_TABLE_FUNCTIONS.iter().any(|f| same_name(f, name)) {
+            SourceKind::Function
+        } else {
+            self.problem(
+                format!("table function `{name}`{ctx} may read any tenant's rows and cannot be checked"),
+                "select from the tables themselves, confined with `tenant_id = :tenant`, or move the call to an `#[unscoped(reason = \"...\")]` method".to_string(),
+                span,
+            );
+            SourceKind::Function
+        }
+    }
+
+    fn cte_columns(&self, name: &str) -> Option<Vec<String>> {
+        self.ctes
+            .iter()
+            .rev()
+            .flat_map(|scope| scope.iter().rev())
+            .find(|c| same_name(&c.name, name))
+            .map(|c| c.tenant_columns.clone())
+    }
+
+    fn seen(&mut self, name: &ObjectName) {
+        if let Some(ident) = name.0.first().and_then(|p| p.as_ident()) {
+            self.seen_relations.insert((ident.span.start.line, ident.span.start.column));
+        }
+    }
+
+    // ----- the fixpoint ------------------------------------------------------------
+
+    /// Marks every source that some group's conditions confine, until nothing changes.
+    fn confine(&mut self, level: &mut Level<'_>, outer: &[&[Source]]) {
+        loop {
+            let mut changed = false;
+            for g in 0..level.groups.len() {
+                for c in 0..level.groups[g].conjuncts.len() {
+                    match level.groups[g].conjuncts[c] {
+                        Conj::Expr(e) => {
+                            let Some((a, b)) = equality(e) else { continue };
+                            for (target, other) in [(a, b), (b, a)] {
+                                let Some(idx) = self.owned_tenant_column(target, level) else { continue };
+                                if level.sources[idx].confined || !level.groups[g].filters.contains(&idx) {
+                                    continue;
+                                }
+                                if is_tenant_placeholder(other) {
+                                    self.tenant_reached = true;
+                                } else if !self.is_anchor(other, level, outer) {
+                                    continue;
+                                }
+                                level.sources[idx].confined = true;
+                                changed = true;
+                            }
+                        }
+                        Conj::UsingEq(l, r) => {
+                            for (anchor, target) in [(l, r), (r, l)] {
+                                if level.sources[anchor].confined
+                                    && !level.sources[target].confined
+                                    && level.groups[g].filters.contains(&target)
+                                {
+                                    level.sources[target].confined = true;
+                                    changed = true;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// The local owned source whose tenant column `e` names, if any.
+    fn owned_tenant_column(&self, e: &Expr, level: &Level<'_>) -> Option<usize> {
+        match self.resolve(e, level, &[])? {
+            (0, idx) if matches!(level.sources[idx].kind, SourceKind::Owned) => Some(idx),
+            _ => None,
+        }
+    }
+
+    /// Whether `e` provably equals the tenant: `:tenant`, or a confined tenant column.
+    fn is_anchor(&self, e: &Expr, level: &Level<'_>, outer: &[&[Source]]) -> bool {
+        if is_tenant_placeholder(e) {
+            return true;
+        }
+        let Some((depth, idx)) = self.resolve(e, level, outer) else { return false };
+        let source = if depth == 0 { &level.sources[idx] } else { &outer[outer.len() - depth][idx] };
+        let col = column_name(e).unwrap_or_default();
+        match &source.kind {
+            SourceKind::Owned => source.confined && same_name(&col, self.tc()),
+            SourceKind::Derived(cols) => cols.iter().any(|c| same_name(c, &col)),
+            _ => false,
+        }
+    }
+
+    /// Resolves a column reference to (depth, source index): depth 0 is `level`, depth
+    /// n is the n-th enclosing scope. Only references that can be a tenant column
+    /// resolve; an ambiguous unqualified name resolves to nothing.
+    fn resolve(&self, e: &Expr, level: &Level<'_>, outer: &[&[Source]]) -> Option<(usize, usize)> {
+        let e = strip(e);
+        let scopes = std::iter::once(level.sources.as_slice()).chain(outer.iter().rev().copied());
+        match e {
+            Expr::Identifier(id) => {
+                let col = id.value.to_ascii_lowercase();
+                for (depth, sources) in scopes.enumerate() {
+                    let has: Vec<usize> = sources
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, s)| match &s.kind {
+                            SourceKind::Owned => same_name(&col, self.tc()),
+                            SourceKind::Derived(cols) => cols.iter().any(|c| same_name(c, &col)),
+                            _ => false,
+                        })
+                        .map(|(i, _)| i)
+                        .collect();
+                    match has.as_slice() {
+                        [one] => return Some((depth, *one)),
+                        [] => continue,
+                        _ => return None,
+                    }
+                }
+                None
+            }
+            Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                let qualifier = parts[parts.len() - 2].value.to_ascii_lowercase();
+                for (depth, sources) in scopes.enumerate() {
+                    if let Some(i) = sources.iter().position(|s| same_name(&s.binding, &qualifier)) {
+                        return Some((depth, i));
+                    }
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn report_unconfined(&mut self, level: &Level<'_>, ctx: &str, has_where: bool) {
+        let multi = level.sources.len() > 1;
+        for (idx, s) in level.sources.iter().enumerate() {
+            if s.confined || !matches!(s.kind, SourceKind::Owned) {
+                continue;
+            }
+            let column = if multi { format!("{}.{}", s.binding, self.tc()) } else { self.tc().to_string() };
+            let hint = self.hint(level, idx);
+            let anchor = level
+                .sources
+                .iter()
+                .find(|o| o.confined && matches!(o.kind, SourceKind::Owned))
+                .map(|o| format!("{}.{}", o.binding, self.tc()));
+            let own_join = level.groups.iter().find(|g| g.join_sources.contains(&idx) && g.filters.contains(&idx));
+            let fix = match own_join {
+                Some(g) if g.whole.is_some() => match &anchor {
+                    Some(a) => format!(
+                        "add `AND {column} = {a}` (or `AND {column} = :tenant`) to the {} ON of `{}`",
+                        g.clause, s.display
+                    ),
+                    None => format!("add `AND {column} = :tenant` to the {} ON of `{}`", g.clause, s.display),
+                },
+                Some(g) => format!("write `{} {} ON ... AND {column} = :tenant`", g.clause, s.display),
+                None if has_where => format!("add `AND {column} = :tenant` to the WHERE clause{ctx}"),
+                None => format!("add `WHERE {column} = :tenant`{ctx}"),
+            };
+            let full_join = s.clause == "FULL JOIN";
+            let fix = if full_join {
+                format!("{fix}; a FULL JOIN keeps unmatched rows of both sides, so confine both sides in WHERE")
+            } else {
+                fix
+            };
+            self.problem(
+                format!("table `{}` in {}{ctx} is not confined to the tenant{hint}", s.display, s.clause),
+                fix,
+                s.span,
+            );
+        }
+    }
+
+    /// Explains why the conditions that mention a source's tenant column do not count.
+    fn hint(&self, level: &Level<'_>, idx: usize) -> String {
+        let s = &level.sources[idx];
+        let multi = level.sources.len() > 1;
+        for g in &level.groups {
+            for c in &g.conjuncts {
+                let Conj::Expr(e) = c else { continue };
+                if !mentions_tenant_column(e, &s.binding, self.tc(), multi) {
+                    continue;
+                }
+                let text = truncate(&e.to_string());
+                if !g.filters.contains(&idx) {
+                    return format!(": `{text}` is in the ON of a {}, which does not filter `{}`", g.clause, s.display);
+                }
+                return format!(": {}", self.describe(e, level));
+            }
+        }
+        // Nothing at top level: maybe it hides inside an OR, NOT or CASE.
+        for g in &level.groups {
+            if let Some(whole) = g.whole
+                && mentions_tenant_column(whole, &s.binding, self.tc(), multi)
+            {
+                return format!(
+                    ": its tenant condition in {} is not a top-level AND condition (it is under OR, NOT, CASE or a function), so it does not confine every row",
+                    g.clause
+                );
+            }
+        }
+        String::new()
+    }
+
+    fn describe(&self, e: &Expr, level: &Level<'_>) -> String {
+        let text = truncate(&e.to_string());
+        match strip(e) {
+            Expr::BinaryOp { left, op: BinaryOperator::Or, .. } => {
+                let _ = left;
+                format!("`{text}` is under OR, so rows of other tenants can match the other branch")
+            }
+            Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => {
+                let (l, r) = (strip(left), strip(right));
+                if l == r {
+                    format!("`{text}` compares the column with itself and is always true")
+                } else if is_placeholder(l) || is_placeholder(r) || is_literal(l) || is_literal(r) {
+                    format!(
+                        "`{text}` compares the tenant column with a value other than `:tenant`; the tenant must come from the scope guard"
+                    )
+                } else if self.resolve(l, level, &[]).is_some() && self.resolve(r, level, &[]).is_some() {
+                    format!("`{text}` ties it to a table that is not confined itself")
+                } else {
+                    format!("`{text}` does not compare the tenant column with `:tenant`")
+                }
+            }
+            Expr::BinaryOp { op, .. } => format!("`{text}` uses `{op}`; only `=` confines to one tenant"),
+            Expr::InList { negated: false, .. } => {
+                format!("`{text}` admits more than one value; only `= :tenant` confines")
+            }
+            Expr::InList { negated: true, .. } => format!("`{text}` excludes values instead of confining to one"),
+            Expr::Between { .. } => format!("`{text}` is a range; only `= :tenant` confines"),
+            Expr::Like { .. } | Expr::ILike { .. } | Expr::SimilarTo { .. } => {
+                format!("`{text}` is a pattern match; only `= :tenant` confines")
+            }
+            Expr::UnaryOp { .. } => format!("`{text}` is negated; only a plain `= :tenant` confines"),
+            Expr::Case { .. } => format!("`{text}` is inside CASE; only a plain `= :tenant` confines"),
+            Expr::Function(f) => {
+                format!("`{text}` is inside `{}(...)`; compare the column itself with `:tenant`", f.name)
+            }
+            _ => format!("`{text}` does not confine; write `= :tenant`"),
+        }
+    }
+
+    // ----- INSERT ------------------------------------------------------------------
+
+    fn insert(&mut self, ins: &Insert, outer: &[&[Source]], ctx: &str) {
+        let TableObject::TableName(name) = &ins.table else {
+            self.problem(
+                format!("INSERT into a table function{ctx} cannot be checked"),
+                "insert into a table by name".to_string(),
+                locate(self.sql, ins.table.span()),
+            );
+            return;
+        };
+        self.seen(name);
+        let table = last_part(name);
+        let span = name.0.last().and_then(|p| p.as_ident()).and_then(|i| locate(self.sql, i.span));
+        let tc = self.tc().to_string();
+        if self.schema.is_shared(&table) {
+            self.shared_write("INSERT into", &table, ctx, span);
+        }
+        if ins.replace_into || matches!(ins.or, Some(SqliteOnConflict::Replace)) {
+            self.problem(
+                format!("`REPLACE` into `{table}`{ctx} deletes whatever row it collides with, which may belong to another tenant"),
+                format!("use `INSERT ... ON CONFLICT ({tc}, ...) DO UPDATE` (PostgreSQL, SQLite) or a guarded `ON DUPLICATE KEY UPDATE` (MySQL)"),
+                span,
+            );
+        }
+        let binding = ins.table_alias.as_ref().map(|a| a.alias.value.to_ascii_lowercase()).unwrap_or(table.clone());
+        let target =
+            Source { binding, display: table.clone(), clause: "INSERT", kind: SourceKind::Owned, span, confined: true };
+
+        if !self.schema.is_shared(&table) {
+            let position = ins.columns.iter().position(|c| same_name(&last_part(c), &tc));
+            if !ins.assignments.is_empty() {
+                // MySQL's `INSERT INTO t SET a = 1, ...`
+                match ins.assignments.iter().find(|a| assigns(&a.target, &tc)) {
+                    Some(a) if is_tenant_placeholder(&a.value) => self.tenant_reached = true,
+                    Some(a) => self.problem(
+                        format!("INSERT into `{table}`{ctx} sets `{tc}` to `{}` instead of `:tenant`", a.value),
+                        format!("write `{tc} = :tenant`"),
+                        span,
+                    ),
+                    None => self.problem(
+                        format!("INSERT into `{table}`{ctx} does not set the tenant column `{tc}`"),
+                        format!("add `{tc} = :tenant` to the SET list"),
+                        span,
+                    ),
+                }
+            } else if let Some(source) = &ins.source {
+                match position {
+                    None if ins.columns.is_empty() => self.problem(
+                        format!("INSERT into `{table}`{ctx} does not name its columns, so the tenant column cannot be checked"),
+                        format!("list the columns, including `{tc}`, and give `{tc}` the value `:tenant`"),
+                        span,
+                    ),
+                    None => self.problem(
+                        format!("INSERT into `{table}`{ctx} does not set the tenant column `{tc}`"),
+                        format!("add `{tc}` to the column list and `:tenant` to every row"),
+                        span,
+                    ),
+                    Some(pos) => self.insert_source(source, pos, &table, outer, ctx),
+                }
+            } else {
+                self.problem(
+                    format!("INSERT into `{table}`{ctx} has no rows that set `{tc}` (DEFAULT VALUES)"),
+                    format!("write `INSERT INTO {table} ({tc}, ...) VALUES (:tenant, ...)`"),
+                    span,
+                );
+            }
+        } else if let Some(source) = &ins.source {
+            self.query(source, outer, ctx);
+        }
+
+        let sources = [target];
+        let mut chain: Vec<&[Source]> = outer.to_vec();
+        chain.push(&sources);
+        match &ins.on {
+            Some(OnInsert::OnConflict(oc)) => {
+                if let OnConflictAction::DoUpdate(du) = &oc.action {
+                    for a in &du.assignments {
+                        if assigns(&a.target, &tc) {
+                            self.problem(
+                                format!("the upsert into `{table}`{ctx} changes the tenant column `{tc}`"),
+                                format!("remove `{tc}` from the DO UPDATE SET list"),
+                                locate(self.sql, a.span()),
+                            );
+                        }
+                    }
+                    let target_has_tenant = matches!(&oc.conflict_target,
+                        Some(ConflictTarget::Columns(cols)) if cols.iter().any(|c| same_name(&c.value, &tc)));
+                    let guarded = du
+                        .selection
+                        .as_ref()
+                        .is_some_and(|w| conjuncts(w).into_iter().any(|c| self.guards_existing_row(c, &sources[0])));
+                    if guarded {
+                        self.tenant_reached = true;
+                    }
+                    if !target_has_tenant && !guarded {
+                        let conflict = match &oc.conflict_target {
+                            Some(ConflictTarget::Columns(cols)) => {
+                                format!(
+                                    "ON CONFLICT ({})",
+                                    cols.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ")
+                                )
+                            }
+                            Some(ConflictTarget::OnConstraint(c)) => format!("ON CONFLICT ON CONSTRAINT {c}"),
+                            None => "ON CONFLICT".to_string(),
+                        };
+                        let cols = match &oc.conflict_target {
+                            Some(ConflictTarget::Columns(cols)) => {
+                                cols.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ")
+                            }
+                            _ => "...".to_string(),
+                        };
+                        self.problem(
+                            format!(
+                                "the upsert into `{table}`{ctx} can overwrite another tenant's row: `{conflict}` does not include `{tc}` and the DO UPDATE is not guarded by the tenant"
+                            ),
+                            format!(
+                                "conflict on `({tc}, {cols})` (with a unique index on those columns), or add `WHERE {table}.{tc} = :tenant` to the DO UPDATE"
+                            ),
+                            span,
+                        );
+                    }
+                    for sub in subqueries(&du.assignments).into_iter().chain(du.selection.iter().flat_map(subqueries)) {
+                        self.query(&sub, &chain, &format!(" in a subquery of the upsert{ctx}"));
+                    }
+                }
+            }
+            Some(OnInsert::DuplicateKeyUpdate(assignments)) => {
+                for a in assignments {
+                    if assigns(&a.target, &tc) {
+                        self.problem(
+                            format!("the upsert into `{table}`{ctx} changes the tenant column `{tc}`"),
+                            format!("remove `{tc}` from the ON DUPLICATE KEY UPDATE list"),
+                            locate(self.sql, a.span()),
+                        );
+                    } else if self.guarded_assignment(&a.value, &a.target) {
+                        self.tenant_reached = true;
+                    } else {
+                        let col = a.target.to_string();
+                        self.problem(
+                            format!(
+                                "`ON DUPLICATE KEY UPDATE {col} = ...` on `{table}`{ctx} can overwrite another tenant's row: MySQL does not say which unique key collided"
+                            ),
+                            format!(
+                                "guard the assignment by the tenant: `{col} = IF({tc} = :tenant, VALUES({col}), {col})`"
+                            ),
+                            locate(self.sql, a.span()),
+                        );
+                    }
+                }
+                for sub in subqueries(assignments) {
+                    self.query(&sub, &chain, &format!(" in a subquery of the upsert{ctx}"));
+                }
+            }
+            _ => {}
+        }
+        if let Some(returning) = &ins.returning {
+            for sub in subqueries(returning) {
+                self.query(&sub, &chain, &format!(" in a subquery of RETURNING{ctx}"));
+            }
+        }
+    }
+
+    fn insert_source(&mut self, source: &Query, pos: usize, table: &str, outer: &[&[Source]], ctx: &str) {
+        let tc = self.tc().to_string();
+        if let SetExpr::Values(values) = source.body.as_ref()
+            && source.with.is_none()
+        {
+            for (n, row) in values.rows.iter().enumerate() {
+                match row.content.get(pos) {
+                    Some(v) if is_tenant_placeholder(v) => self.tenant_reached = true,
+                    Some(v) => self.problem(
+                        format!(
+                            "INSERT into `{table}`{ctx}: VALUES row {} sets `{tc}` to `{v}` instead of `:tenant`",
+                            n + 1
+                        ),
+                        format!("write `:tenant` for `{tc}` in every row; the tenant comes from the scope guard"),
+                        locate(self.sql, v.span()),
+                    ),
+                    None => self.problem(
+                        format!("INSERT into `{table}`{ctx}: VALUES row {} has fewer values than columns", n + 1),
+                        "give every row one value per column".to_string(),
+                        locate(self.sql, source.span()),
+                    ),
+                }
+                for e in &row.content {
+                    for sub in subqueries(e) {
+                        self.query(&sub, outer, &format!(" in a subquery of VALUES{ctx}"));
+                    }
+                }
+            }
+            return;
+        }
+        let out = self.query(source, outer, &format!(" in the SELECT of INSERT{ctx}"));
+        match out.positions {
+            Some(p) if p.get(pos) == Some(&true) => {
+                if select_item_is_placeholder(source, pos) {
+                    self.tenant_reached = true;
+                }
+            }
+            _ => self.problem(
+                format!(
+                    "INSERT into `{table}` ... SELECT{ctx}: the selected value for `{tc}` is not provably the tenant"
+                ),
+                format!("select `:tenant` (or the confined source's `{tc}`) in that position, and list columns instead of `*`"),
+                locate(self.sql, source.span()),
+            ),
+        }
+    }
+
+    /// `t.tenant_id = :tenant` or `t.tenant_id = excluded.tenant_id` in an upsert's
+    /// DO UPDATE WHERE: the existing row belongs to the tenant.
+    fn guards_existing_row(&self, c: &Expr, target: &Source) -> bool {
+        let Some((a, b)) = equality(c) else { return false };
+        let existing = |e: &Expr| match strip(e) {
+            Expr::Identifier(id) => same_name(&id.value, self.tc()),
+            Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+                same_name(&p[p.len() - 1].value, self.tc()) && same_name(&p[p.len() - 2].value, &target.binding)
+            }
+            _ => false,
+        };
+        let proposed = |e: &Expr| {
+            is_tenant_placeholder(e)
+                || matches!(strip(e), Expr::CompoundIdentifier(p) if p.len() == 2
+                    && same_name(&p[0].value, "excluded") && same_name(&p[1].value, self.tc()))
+        };
+        (existing(a) && proposed(b)) || (existing(b) && proposed(a))
+    }
+
+    /// `col = IF(tenant_id = :tenant, new, col)` or the CASE form: another tenant's row
+    /// keeps its value.
+    fn guarded_assignment(&self, value: &Expr, target: &AssignmentTarget) -> bool {
+        let AssignmentTarget::ColumnName(col) = target else { return false };
+        let col = last_part(col);
+        let is_col = |e: &Expr| column_name(e).is_some_and(|n| same_name(&n, &col));
+        let guard = |e: &Expr| {
+            equality(e).is_some_and(|(a, b)| {
+                let tenant_col = |x: &Expr| column_name(x).is_some_and(|n| same_name(&n, self.tc()));
+                let value = |x: &Expr| {
+                    is_tenant_placeholder(x)
+                        || matches!(strip(x), Expr::Function(f) if same_name(&last_part(&f.name), "values"))
+                };
+                (tenant_col(a) && value(b)) || (tenant_col(b) && value(a))
+            })
+        };
+        match strip(value) {
+            Expr::Function(f) if same_name(&last_part(&f.name), "if") => {
+                let args = function_args(f);
+                args.len() == 3 && guard(args[0]) && is_col(args[2])
+            }
+            Expr::Case { operand: None, conditions, else_result: Some(else_result), .. } => {
+                conditions.len() == 1 && guard(&conditions[0].condition) && is_col(else_result)
+            }
+            _ => false,
+        }
+    }
+
+    fn shared_write(&mut self, verb: &str, table: &str, ctx: &str, span: Option<(usize, usize)>) {
+        self.problem(
+            format!("{verb} shared table `{table}`{ctx}: it belongs to every tenant, so a tenant-scoped method may read it but not change it"),
+            "move the write to an `#[unscoped(reason = \"...\")]` method, or drop the table from `shared(...)` if each row belongs to one tenant".to_string(),
+            span,
+        );
+    }
+
+    // ----- UPDATE and DELETE -------------------------------------------------------
+
+    fn update(&mut self, u: &Update, outer: &[&[Source]], ctx: &str) {
+        let mut level = Level::default();
+        let targets = self.table_with_joins(&mut level, &u.table, outer, ctx, "UPDATE");
+        if let Some(from) = &u.from {
+            let (UpdateTableFromKind::BeforeSet(from) | UpdateTableFromKind::AfterSet(from)) = from;
+            for twj in from {
+                self.table_with_joins(&mut level, twj, outer, ctx, "UPDATE ... FROM");
+            }
+        }
+        if matches!(u.or, Some(SqliteOnConflict::Replace)) {
+            self.problem(
+                format!(
+                    "`UPDATE OR REPLACE`{ctx} deletes whatever row it collides with, which may belong to another tenant"
+                ),
+                "use a plain UPDATE".to_string(),
+                locate(self.sql, u.span()),
+            );
+        }
+        let tc = self.tc().to_string();
+        let primary = targets.first().copied();
+        for a in &u.assignments {
+            if assigns(&a.target, &tc) {
+                self.problem(
+                    format!("UPDATE{ctx} changes the tenant column `{tc}`: that moves rows to another tenant"),
+                    format!(
+                        "remove `{}` from the SET list; moving data between tenants needs an `#[unscoped]` method",
+                        a.target
+                    ),
+                    locate(self.sql, a.span()),
+                );
+            }
+            let written = match &a.target {
+                AssignmentTarget::ColumnName(n) if n.0.len() >= 2 => {
+                    let q = n.0[n.0.len() - 2].as_ident().map(|i| i.value.to_ascii_lowercase()).unwrap_or_default();
+                    level.sources.iter().position(|s| same_name(&s.binding, &q))
+                }
+                _ => primary,
+            };
+            if let Some(w) = written
+                && matches!(level.sources[w].kind, SourceKind::Shared)
+            {
+                let display = level.sources[w].display.clone();
+                let span = level.sources[w].span;
+                self.shared_write("UPDATE of", &display, ctx, span);
+            }
+        }
+        let all: Vec<usize> = (0..level.sources.len()).collect();
+        if let Some(selection) = &u.selection {
+            level.groups.push(Group {
+                conjuncts: conjuncts(selection).into_iter().map(Conj::Expr).collect(),
+                filters: all,
+                whole: Some(selection),
+                clause: "WHERE",
+                join_sources: Vec::new(),
+            });
+        }
+        self.confine(&mut level, outer);
+        self.report_unconfined(&level, ctx, u.selection.is_some());
+        let mut chain: Vec<&[Source]> = outer.to_vec();
+        chain.push(&level.sources);
+        self.lateral_and_nested(&level, &chain, ctx);
+        let mut subs = subqueries(&u.assignments);
+        subs.extend(u.selection.iter().flat_map(subqueries));
+        subs.extend(u.returning.iter().flat_map(subqueries));
+        for sub in subs {
+            self.query(&sub, &chain, &format!(" in a subquery of the UPDATE{ctx}"));
+        }
+    }
+
+    fn delete(&mut self, d: &Delete, outer: &[&[Source]], ctx: &str) {
+        let mut level = Level::default();
+        let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &d.from;
+        let mut first = None;
+        for twj in from {
+            let added = self.table_with_joins(&mut level, twj, outer, ctx, "DELETE FROM");
+            first = first.or(added.first().copied());
+        }
+        if let Some(using) = &d.using {
+            for twj in using {
+                self.table_with_joins(&mut level, twj, outer, ctx, "DELETE ... USING");
+            }
+        }
+        let targets: Vec<usize> = if d.tables.is_empty() {
+            first.into_iter().collect()
+        } else {
+            d.tables
+                .iter()
+                .filter_map(|t| level.sources.iter().position(|s| same_name(&s.binding, &last_part(t))))
+                .collect()
+        };
+        for t in targets {
+            if matches!(level.sources[t].kind, SourceKind::Shared) {
+                let display = level.sources[t].display.clone();
+                let span = level.sources[t].span;
+                self.shared_write("DELETE from", &display, ctx, span);
+            }
+        }
+        let all: Vec<usize> = (0..level.sources.len()).collect();
+        if let Some(selection) = &d.selection {
+            level.groups.push(Group {
+                conjuncts: conjuncts(selection).into_iter().map(Conj::Expr).collect(),
+                filters: all,
+                whole: Some(selection),
+                clause: "WHERE",
+                join_sources: Vec::new(),
+            });
+        }
+        self.confine(&mut level, outer);
+        self.report_unconfined(&level, ctx, d.selection.is_some());
+        let mut chain: Vec<&[Source]> = outer.to_vec();
+        chain.push(&level.sources);
+        self.lateral_and_nested(&level, &chain, ctx);
+        let mut subs: Vec<Query> = d.selection.iter().flat_map(subqueries).collect();
+        subs.extend(d.returning.iter().flat_map(subqueries));
+        for sub in subs {
+            self.query(&sub, &chain, &format!(" in a subquery of the DELETE{ctx}"));
+        }
+    }
+
+    // ----- the safety net ----------------------------------------------------------
+
+    /// Every table reference must have been seen by the walk: one that was not sits in
+    /// a construct the rules do not cover, and nothing is proven about it.
+    fn unseen_relations(&mut self, statement: &Statement) {
+        struct Relations(Vec<ObjectName>);
+        impl Visitor for Relations {
+            type Break = ();
+            fn pre_visit_relation(&mut self, r: &ObjectName) -> ControlFlow<()> {
+                self.0.push(r.clone());
+                ControlFlow::Continue(())
+            }
+        }
+        let mut v = Relations(Vec::new());
+        let _ = statement.visit(&mut v);
+        for r in v.0 {
+            let Some(ident) = r.0.first().and_then(|p| p.as_ident()) else { continue };
+            let at = (ident.span.start.line, ident.span.start.column);
+            if !self.seen_relations.contains(&at) && !self.schema.is_shared(&last_part(&r)) {
+                self.problem(
+                    format!("table `{r}` is used in a construct tenantry cannot check for confinement"),
+                    "rewrite the statement with plain SELECT/JOIN/subqueries, or move it to an `#[unscoped(reason = \"...\")]` method".to_string(),
+                    locate(self.sql, ident.span),
+                );
+            }
+        }
+    }
+
+    fn touched_owned(&self, statement: &Statement) -> bool {
+        struct Owned<'a>(&'a Schema, bool);
+        impl Visitor for Owned<'_> {
+            type Break = ();
+            fn pre_visit_relation(&mut self, r: &ObjectName) -> ControlFlow<()> {
+                if !self.0.is_shared(&last_part(r)) {
+                    self.1 = true;
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let mut v = Owned(self.schema, false);
+        let _ = statement.visit(&mut v);
+        v.1
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Filters {
+    Both,
+    Left,
+    Right,
+    Neither,
+}
+
+// ----- helpers on expressions ----------------------------------------------------------
+
+/// The top-level AND-conjuncts of a condition.
+fn conjuncts(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+            let mut v = conjuncts(left);
+            v.extend(conjuncts(right));
+            v
+        }
+        Expr::Nested(inner) => conjuncts(inner),
+        other => vec![other],
+    }
+}
+
+/// The two sides of `a = b` or `a IN (b)`.
+fn equality(e: &Expr) -> Option<(&Expr, &Expr)> {
+    match strip_nested(e) {
+        Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => Some((left, right)),
+        Expr::InList { expr, list, negated: false } if list.len() == 1 => Some((expr, &list[0])),
+        _ => None,
+    }
+}
+
+fn strip_nested(e: &Expr) -> &Expr {
+    match e {
+        Expr::Nested(inner) => strip_nested(inner),
+        other => other,
+    }
+}
+
+/// Parentheses and casts around a value. A cast on the tenant *column* would be
+/// lossy-comparable, but casting the bound value is how PostgreSQL users write `:tenant::uuid`.
+fn strip(e: &Expr) -> &Expr {
+    match e {
+        Expr::Nested(inner) => strip(inner),
+        Expr::Cast { expr, .. } if is_placeholder(strip(expr)) => strip(expr),
+        other => other,
+    }
+}
+
+fn is_placeholder(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if matches!(&v.value, Value::Placeholder(_)))
+}
+
+fn is_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if !matches!(&v.value, Value::Placeholder(_)))
+}
+
+fn is_tenant_placeholder(e: &Expr) -> bool {
+    matches!(strip(e), Expr::Value(v) if matches!(&v.value, Value::Placeholder(p) if p.strip_prefix(':') == Some(TENANT_PLACEHOLDER)))
+}
+
+fn column_name(e: &Expr) -> Option<String> {
+    match strip(e) {
+        Expr::Identifier(id) => Some(id.value.to_ascii_lowercase()),
+        Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
+fn last_part(name: &ObjectName) -> String {
+    name.0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(|i| i.value.to_ascii_lowercase())
+        .unwrap_or_else(|| name.to_string().to_ascii_lowercase())
+}
+
+fn assigns(target: &AssignmentTarget, column: &str) -> bool {
+    match target {
+        AssignmentTarget::ColumnName(n) => same_name(&last_part(n), column),
+        AssignmentTarget::Tuple(names) => names.iter().any(|n| same_name(&last_part(n), column)),
+    }
+}
+
+/// Whether `e` mentions `binding.tenant_column` (or the bare column when it can only
+/// mean that source).
+fn mentions_tenant_column(e: &Expr, binding: &str, tc: &str, qualified_only: bool) -> bool {
+    struct Find<'a>(&'a str, &'a str, bool, bool);
+    impl Visitor for Find<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            let hit = match e {
+                Expr::Identifier(id) => !self.2 && same_name(&id.value, self.1),
+                Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+                    same_name(&p[p.len() - 1].value, self.1) && same_name(&p[p.len() - 2].value, self.0)
+                }
+                _ => false,
+            };
+            if hit {
+                self.3 = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            // A subquery's own columns are its business.
+            ControlFlow::Continue(())
+        }
+    }
+    let mut f = Find(binding, tc, qualified_only, false);
+    let _ = e.visit(&mut f);
+    f.3
+}
+
+fn function_args(f: &sqlparser::ast::Function) -> Vec<&Expr> {
+    match &f.args {
+        sqlparser::ast::FunctionArguments::List(list) => list.args.iter().flat_map(function_arg_exprs).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn function_arg_exprs(a: &sqlparser::ast::FunctionArg) -> Option<&Expr> {
+    use sqlparser::ast::{FunctionArg, FunctionArgExpr};
+    let arg = match a {
+        FunctionArg::Named { arg, .. } | FunctionArg::ExprNamed { arg, .. } | FunctionArg::Unnamed(arg) => arg,
+    };
+    match arg {
+        FunctionArgExpr::Expr(e) => Some(e),
+        _ => None,
+    }
+}
+
+fn select_item_is_placeholder(q: &Query, pos: usize) -> bool {
+    match q.body.as_ref() {
+        SetExpr::Select(s) => match s.projection.get(pos) {
+            Some(SelectItem::UnnamedExpr(e)) | Some(SelectItem::ExprWithAlias { expr: e, .. }) => {
+                is_tenant_placeholder(e)
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn flatten_set_operation<'a>(e: &'a SetExpr, out: &mut Vec<&'a SetExpr>, op_name: &mut &'static str) {
+    match e {
+        SetExpr::SetOperation { left, right, op, .. } => {
+            *op_name = match op {
+                SetOperator::Union => "UNION",
+                SetOperator::Intersect => "INTERSECT",
+                SetOperator::Except | SetOperator::Minus => "EXCEPT",
+            };
+            flatten_set_operation(left, out, op_name);
+            flatten_set_operation(right, out, op_name);
+        }
+        other => out.push(other),
+    }
+}
+
+fn intersect(outputs: Vec<Output>) -> Output {
+    let mut iter = outputs.into_iter();
+    let Some(first) = iter.next() else { return Output::default() };
+    iter.fold(first, |acc, o| Output {
+        tenant_names: acc.tenant_names.into_iter().filter(|n| o.tenant_names.contains(n)).collect(),
+        positions: match (acc.positions, o.positions) {
+            (Some(a), Some(b)) if a.len() == b.len() => Some(a.iter().zip(&b).map(|(x, y)| *x && *y).collect()),
+            _ => None,
+        },
+    })
+}
+
+/// Applies a `name(col, ...)` column list of a CTE or derived table to its output.
+fn renamed<C: AliasColumn>(out: Output, columns: &[C]) -> Vec<String> {
+    if columns.is_empty() {
+        return out.tenant_names;
+    }
+    match out.positions {
+        Some(p) => columns
+            .iter()
+            .zip(p)
+            .filter(|(_, tenant)| *tenant)
+            .map(|(c, _)| c.column_name().to_ascii_lowercase())
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+trait AliasColumn {
+    fn column_name(&self) -> &str;
+}
+
+impl AliasColumn for sqlparser::ast::TableAliasColumnDef {
+    fn column_name(&self) -> &str {
+        &self.name.value
+    }
+}
+
+impl AliasColumn for sqlparser::ast::Ident {
+    fn column_name(&self) -> &str {
+        &self.value
+    }
+}
+
+/// The subqueries directly inside `node` (not those nested in them: each query checks
+/// its own).
+fn subqueries<V: Visit + ?Sized>(node: &V) -> Vec<Query> {
+    struct Collect {
+        depth: usize,
+        found: Vec<Query>,
+    }
+    impl Visitor for Collect {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
+            if self.depth == 0 {
+                self.found.push(q.clone());
+            }
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    let mut c = Collect { depth: 0, found: Vec::new() };
+    let _ = node.visit(&mut c);
+    c.found
+}
+
+fn truncate(s: &str) -> String {
+    const MAX: usize = 80;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(MAX).collect();
+        format!("{cut}...")
+    }
+}
+
+// ----- locations ----------------------------------------------------------------------
+
+/// Converts sqlparser's 1-based line/column span into a byte range of `sql`.
+pub(crate) fn locate(sql: &str, span: Span) -> Option<(usize, usize)> {
+    let start = offset(sql, span.start)?;
+    let end = offset(sql, span.end).unwrap_or(start + 1).max(start + 1).min(sql.len());
+    Some((start, end))
+}
+
+fn offset(sql: &str, at: Location) -> Option<usize> {
+    if at.line == 0 || at.column == 0 {
+        return None;
+    }
+    let mut line = 1u64;
+    let mut column = 1u64;
+    for (i, ch) in sql.char_indices() {
+        if line == at.line && column == at.column {
+            return Some(i);
+        }
+        if ch == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    (line == at.line && column == at.column).then_some(sql.len())
+}

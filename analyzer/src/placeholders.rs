@@ -1,0 +1,304 @@
+//! Named placeholders (`:name`) and their rewrite into each backend's positional form.
+//!
+//! The scan is lexical, not a parse: it must agree with the database about what is a
+//! string, a quoted identifier or a comment, because a `:name` inside any of those is
+//! text, not a parameter. `::` (PostgreSQL's cast) is never a placeholder.
+
+use crate::Backend;
+
+/// One `:name` occurrence in the statement, in source order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placeholder {
+    /// The name without the colon.
+    pub name: String,
+    /// Byte range of `:name` in the statement.
+    pub start: usize,
+    /// Byte offset just past the name.
+    pub end: usize,
+}
+
+/// A positional parameter (`?`, `$1`, `?1`) written by hand: tenantry binds by name only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Positional {
+    /// The text as written.
+    pub text: String,
+    /// Byte offset in the statement.
+    pub start: usize,
+}
+
+/// The placeholders of one statement.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placeholders {
+    /// Every `:name`, in source order.
+    pub occurrences: Vec<Placeholder>,
+    /// Hand-written positional parameters, which are an error in a repository.
+    pub positional: Vec<Positional>,
+}
+
+impl Placeholders {
+    /// Distinct names in order of first appearance.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for p in &self.occurrences {
+            if !names.contains(&p.name.as_str()) {
+                names.push(&p.name);
+            }
+        }
+        names
+    }
+
+    /// How often `name` occurs.
+    pub fn count(&self, name: &str) -> usize {
+        self.occurrences.iter().filter(|p| p.name == name).count()
+    }
+}
+
+/// The statement as the backend's driver wants it, and the names to bind in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewritten {
+    /// SQL with every `:name` replaced by `$n` (PostgreSQL) or `?` (SQLite, MySQL).
+    pub sql: String,
+    /// Names to bind, in bind order. PostgreSQL reuses `$n`, so each name appears once;
+    /// `?` is strictly positional, so a name used twice is bound twice.
+    pub binds: Vec<String>,
+}
+
+/// Finds the placeholders of `sql` as `backend` would lex it.
+pub fn scan(sql: &str, backend: Backend) -> Placeholders {
+    let bytes = sql.as_bytes();
+    let mut out = Placeholders::default();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b'\'' => i = skip_quoted(bytes, i, b'\'', backslash_escapes(sql, i, backend)),
+            b'"' => i = skip_quoted(bytes, i, b'"', backend == Backend::MySql),
+            b'`' => i = skip_quoted(bytes, i, b'`', false),
+            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_line(bytes, i),
+            b'#' if backend == Backend::MySql => i = skip_line(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i, backend),
+            b'$' if backend == Backend::Postgres => {
+                if let Some(end) = skip_dollar_quoted(sql, i) {
+                    i = end;
+                } else if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                    let end = digits_end(bytes, i + 1);
+                    out.positional.push(Positional { text: sql[i..end].to_string(), start: i });
+                    i = end;
+                } else {
+                    i += 1;
+                }
+            }
+            b'$' if backend == Backend::Sqlite && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                let end = digits_end(bytes, i + 1);
+                out.positional.push(Positional { text: sql[i..end].to_string(), start: i });
+                i = end;
+            }
+            // In PostgreSQL `?` is a jsonb operator, not a parameter.
+            b'?' if backend != Backend::Postgres => {
+                let end = digits_end(bytes, i + 1);
+                out.positional.push(Positional { text: sql[i..end].to_string(), start: i });
+                i = end;
+            }
+            b':' => {
+                if bytes.get(i + 1) == Some(&b':') {
+                    i += 2;
+                } else if bytes.get(i + 1).is_some_and(|b| is_ident_start(*b)) {
+                    let end = ident_end(bytes, i + 1);
+                    out.occurrences.push(Placeholder { name: sql[i + 1..end].to_string(), start: i, end });
+                    i = end;
+                } else {
+                    i += 1;
+                }
+            }
+            _ if is_ident_start(c) => {
+                // Skip whole words so that `a:b`-like text inside an identifier run, or an
+                // `E'...'` prefix, is lexed with its word.
+                i = ident_end(bytes, i);
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// Rewrites every placeholder of `sql` into the backend's positional form.
+pub fn rewrite(sql: &str, placeholders: &Placeholders, backend: Backend) -> Rewritten {
+    let mut out = String::with_capacity(sql.len());
+    let mut binds: Vec<String> = Vec::new();
+    let mut last = 0;
+    for p in &placeholders.occurrences {
+        out.push_str(&sql[last..p.start]);
+        match backend {
+            Backend::Postgres => {
+                let n = match binds.iter().position(|b| *b == p.name) {
+                    Some(n) => n + 1,
+                    None => {
+                        binds.push(p.name.clone());
+                        binds.len()
+                    }
+                };
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            Backend::Sqlite | Backend::MySql => {
+                binds.push(p.name.clone());
+                out.push('?');
+            }
+        }
+        last = p.end;
+    }
+    out.push_str(&sql[last..]);
+    Rewritten { sql: out, binds }
+}
+
+fn is_ident_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
+}
+
+fn ident_end(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] >= 0x80) {
+        i += 1;
+    }
+    i
+}
+
+fn digits_end(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && bytes[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
+}
+
+/// MySQL always treats `\` in a string as an escape; PostgreSQL only in `E'...'`.
+fn backslash_escapes(sql: &str, quote: usize, backend: Backend) -> bool {
+    match backend {
+        Backend::MySql => true,
+        Backend::Postgres => {
+            let before = &sql.as_bytes()[..quote];
+            matches!(before.last(), Some(b'e' | b'E'))
+                && !before[..before.len() - 1].last().is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        }
+        Backend::Sqlite => false,
+    }
+}
+
+/// Skips a quoted run starting at `start`; a doubled quote is an escaped quote.
+fn skip_quoted(bytes: &[u8], start: usize, quote: u8, backslash: bool) -> usize {
+    let mut i = start + 1;
+    while i < bytes.len() {
+        if backslash && bytes[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if bytes[i] == quote {
+            if bytes.get(i + 1) == Some(&quote) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+fn skip_line(bytes: &[u8], start: usize) -> usize {
+    let mut i = start;
+    while i < bytes.len() && bytes[i] != b'\n' {
+        i += 1;
+    }
+    i
+}
+
+/// PostgreSQL block comments nest; the others end at the first `*/`.
+fn skip_block_comment(bytes: &[u8], start: usize, backend: Backend) -> usize {
+    let mut depth = 0usize;
+    let mut i = start;
+    while i < bytes.len() {
+        if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
+            depth += 1;
+            i += 2;
+            if backend != Backend::Postgres && depth > 1 {
+                depth = 1;
+            }
+        } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return i;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    bytes.len()
+}
+
+/// `$tag$ ... $tag$` (tag possibly empty); `None` when `start` does not open one.
+fn skip_dollar_quoted(sql: &str, start: usize) -> Option<usize> {
+    let bytes = sql.as_bytes();
+    let mut i = start + 1;
+    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+        if i == start + 1 && bytes[i].is_ascii_digit() {
+            return None;
+        }
+        i += 1;
+    }
+    if bytes.get(i) != Some(&b'$') {
+        return None;
+    }
+    let tag = &sql[start..=i];
+    let body = i + 1;
+    Some(match sql[body..].find(tag) {
+        Some(at) => body + at + tag.len(),
+        None => bytes.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(sql: &str, backend: Backend) -> Vec<String> {
+        scan(sql, backend).occurrences.into_iter().map(|p| p.name).collect()
+    }
+
+    #[test]
+    fn finds_named_placeholders_in_order() {
+        let sql = "SELECT a FROM t WHERE tenant_id = :tenant AND id = :id OR x = :id";
+        assert_eq!(names(sql, Backend::Postgres), ["tenant", "id", "id"]);
+    }
+
+    #[test]
+    fn casts_strings_and_comments_hold_no_placeholders() {
+        let sql = "SELECT a::text, ':fake', \"col:x\" FROM t -- :c1\n /* :c2 /* :nested */ :still */ WHERE b = :real";
+        assert_eq!(names(sql, Backend::Postgres), ["real"]);
+        let sql = "SELECT 'it''s :x', `a:b` FROM t # :c\n WHERE b = :real AND c = 'a\\':y'";
+        assert_eq!(names(sql, Backend::MySql), ["real"]);
+        let sql = "SELECT $$ :x $$, $q$ :y $q$ FROM t WHERE b = :real";
+        assert_eq!(names(sql, Backend::Postgres), ["real"]);
+        let sql = "SELECT E'\\' :x' FROM t WHERE b = :real";
+        assert_eq!(names(sql, Backend::Postgres), ["real"]);
+    }
+
+    #[test]
+    fn positional_parameters_are_reported() {
+        let p = scan("SELECT * FROM t WHERE a = ? AND b = ?2", Backend::Sqlite);
+        assert_eq!(p.positional.len(), 2);
+        let p = scan("SELECT * FROM t WHERE a = $1", Backend::Postgres);
+        assert_eq!(p.positional[0].text, "$1");
+        // jsonb's `?` operator is not a parameter in PostgreSQL.
+        assert!(scan("SELECT * FROM t WHERE doc ? 'k'", Backend::Postgres).positional.is_empty());
+    }
+
+    #[test]
+    fn postgres_reuses_numbers_and_question_marks_repeat() {
+        let sql = "SELECT * FROM t WHERE tenant_id = :tenant AND (a = :x OR b = :x)";
+        let pg = rewrite(sql, &scan(sql, Backend::Postgres), Backend::Postgres);
+        assert_eq!(pg.sql, "SELECT * FROM t WHERE tenant_id = $1 AND (a = $2 OR b = $2)");
+        assert_eq!(pg.binds, ["tenant", "x"]);
+        let my = rewrite(sql, &scan(sql, Backend::MySql), Backend::MySql);
+        assert_eq!(my.sql, "SELECT * FROM t WHERE tenant_id = ? AND (a = ? OR b = ?)");
+        assert_eq!(my.binds, ["tenant", "x", "x"]);
+    }
+}

@@ -1,0 +1,81 @@
+//! The quickstart: two tenants in one embedded SQLite database, each seeing only its
+//! own invoices. Run it with `cargo run --example quickstart`.
+
+use tenantry::{Db, Result, TenantId, tenant_repository};
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Invoice {
+    pub id: i64,
+    pub customer: String,
+    pub amount_cents: i64,
+}
+
+#[tenant_repository(backends(sqlite))]
+pub trait Invoices {
+    #[sql("SELECT id, customer, amount_cents FROM invoices WHERE tenant_id = :tenant AND id = :id")]
+    async fn find(&self, id: i64) -> Result<Option<Invoice>>;
+
+    #[sql("SELECT id, customer, amount_cents FROM invoices WHERE tenant_id = :tenant ORDER BY id")]
+    async fn list(&self) -> Result<Vec<Invoice>>;
+
+    #[sql("INSERT INTO invoices (tenant_id, customer, amount_cents)
+           VALUES (:tenant, :customer, :amount) RETURNING id")]
+    async fn create(&self, customer: &str, amount: i64) -> Result<i64>;
+
+    #[sql("UPDATE invoices SET amount_cents = :amount WHERE tenant_id = :tenant AND id = :id")]
+    async fn set_amount(&self, id: i64, amount: i64) -> Result<u64>;
+
+    // Forget the tenant and the build stops. This method:
+    //
+    //     #[sql("SELECT id, customer, amount_cents FROM invoices WHERE id = :id")]
+    //     async fn find_any(&self, id: i64) -> Result<Option<Invoice>>;
+    //
+    // does not compile:
+    //
+    //     error: `Invoices::find_any`: table `invoices` in FROM is not confined to the tenant
+    //            (the statement never uses `:tenant`)
+    //
+    //                SELECT id, customer, amount_cents FROM invoices WHERE id = :id
+    //                                                       ^^^^^^^^
+    //
+    //            fix: add `AND tenant_id = :tenant` to the WHERE clause
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let db: Db<sqlx::Sqlite> = Db::connect("sqlite::memory:").await?;
+    sqlx::query(
+        "CREATE TABLE invoices (
+            id INTEGER PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            customer TEXT NOT NULL,
+            amount_cents INTEGER NOT NULL
+        )",
+    )
+    .execute(db.pool())
+    .await?;
+
+    let invoices = InvoicesRepo::new(&db);
+    let acme = db.scope(TenantId::parse("acme")?)?;
+    let globex = db.scope(TenantId::parse("globex")?)?;
+
+    let roadrunner = invoices.create(&acme, "Road Runner", 1_500).await?;
+    invoices.create(&acme, "Wile E. Coyote", 990).await?;
+    let hank = invoices.create(&globex, "Hank Scorpio", 25_000).await?;
+
+    for (name, scope) in [("acme", &acme), ("globex", &globex)] {
+        println!("{name} sees:");
+        for invoice in invoices.list(scope).await? {
+            println!("  #{} {} {} cents", invoice.id, invoice.customer, invoice.amount_cents);
+        }
+    }
+
+    // Another tenant's id is simply not there: not an error, not a leak.
+    assert!(invoices.find(&acme, hank).await?.is_none());
+    assert_eq!(invoices.set_amount(&acme, hank, 0).await?, 0);
+    assert_eq!(invoices.find(&globex, hank).await?.map(|i| i.amount_cents), Some(25_000));
+
+    assert_eq!(invoices.set_amount(&acme, roadrunner, 1_600).await?, 1);
+    println!("acme cannot read or change globex's invoice #{hank}; globex still has it untouched.");
+    Ok(())
+}

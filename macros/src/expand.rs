@@ -1,0 +1,183 @@
+//! Writes the trait (with the guard parameter), the repository struct and one impl per
+//! backend. Generated code does exactly what a hand-written sqlx call does: acquire,
+//! bind, fetch; the tenant is bound from the guard.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use tenantry_analyzer::{Backend, TENANT_PLACEHOLDER};
+
+use crate::model::{Method, Repo};
+use crate::shape::{Row, Shape};
+
+pub fn expand(repo: &Repo) -> TokenStream {
+    let Repo { attrs, vis, ident, supertraits, .. } = repo;
+    let repo_ident = format_ident!("{}Repo", ident);
+    let plus = if supertraits.is_empty() { quote!() } else { quote!(+ #supertraits) };
+    let declarations = repo.methods.iter().map(|m| {
+        let attrs = &m.attrs;
+        let sig = signature(m);
+        quote! { #(#attrs)* #sig; }
+    });
+    let impls = repo.options.backends.iter().map(|backend| {
+        let db = backend_type(*backend);
+        let methods = repo.methods.iter().map(|m| {
+            let sig = signature(m);
+            let body = body(repo, m, *backend);
+            quote! { #sig { #body } }
+        });
+        quote! {
+            impl #ident for #repo_ident<#db> {
+                #(#methods)*
+            }
+        }
+    });
+    let doc = format!(
+        "The generated implementation of [`{ident}`]: every method takes a scope guard and binds the tenant from it.\n\nMake one with `{repo_ident}::new(&db)`."
+    );
+    quote! {
+        #(#attrs)*
+        #vis trait #ident: ::tenantry::Repository #plus {
+            #(#declarations)*
+        }
+
+        #[doc = #doc]
+        #vis struct #repo_ident<DB: ::tenantry::__private::sqlx::Database> {
+            db: ::tenantry::Db<DB>,
+        }
+
+        impl<DB: ::tenantry::__private::sqlx::Database> #repo_ident<DB> {
+            /// A repository running on `db`'s pool.
+            #vis fn new(db: &::tenantry::Db<DB>) -> Self {
+                Self { db: ::core::clone::Clone::clone(db) }
+            }
+        }
+
+        impl<DB: ::tenantry::__private::sqlx::Database> ::core::clone::Clone for #repo_ident<DB> {
+            fn clone(&self) -> Self {
+                Self { db: ::core::clone::Clone::clone(&self.db) }
+            }
+        }
+
+        impl<DB: ::tenantry::__private::sqlx::Database> ::core::fmt::Debug for #repo_ident<DB> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(::core::stringify!(#repo_ident))
+            }
+        }
+
+        impl<DB: ::tenantry::__private::sqlx::Database> ::tenantry::Repository for #repo_ident<DB> {
+            type Backend = DB;
+        }
+
+        #(#impls)*
+    }
+}
+
+fn backend_type(backend: Backend) -> TokenStream {
+    match backend {
+        Backend::Sqlite => quote!(::tenantry::__private::sqlx::Sqlite),
+        Backend::Postgres => quote!(::tenantry::__private::sqlx::Postgres),
+        Backend::MySql => quote!(::tenantry::__private::sqlx::MySql),
+    }
+}
+
+/// `fn name<G: Guard<Backend>>(&self, scope: &G, args..) -> impl Future<Output = R> + Send`
+fn signature(m: &Method) -> TokenStream {
+    let ident = &m.ident;
+    let output = &m.output;
+    let args = m.args.iter().map(|a| {
+        let (i, t) = (&a.ident, &a.ty);
+        quote!(#i: #t)
+    });
+    let (guard, bound) = if m.unscoped.is_some() {
+        (quote!(unscoped), quote!(::tenantry::UnscopedGuard))
+    } else {
+        (quote!(scope), quote!(::tenantry::ScopeGuard))
+    };
+    quote_spanned! {m.ident.span()=>
+        fn #ident<G: #bound<<Self as ::tenantry::Repository>::Backend>>(&self, #guard: &G, #(#args),*)
+            -> impl ::core::future::Future<Output = #output> + ::core::marker::Send
+    }
+}
+
+fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
+    let Some((_, rewritten)) = m.generated.iter().find(|(b, _)| *b == backend).filter(|_| m.ok) else {
+        // The method failed a check; its error is already reported.
+        return quote! { async move { ::core::unreachable!() } };
+    };
+    let Some(shape) = &m.shape else {
+        return quote! { async move { ::core::unreachable!() } };
+    };
+    let db = backend_type(backend);
+    let sql = &rewritten.sql;
+    let repository = repo.ident.to_string();
+    let name = m.ident.to_string();
+    let writes = m.writes;
+    let scoped = m.unscoped.is_none();
+    let binds = rewritten.binds.iter().map(|b| {
+        if b == TENANT_PLACEHOLDER {
+            quote!(.bind(__tenant))
+        } else {
+            let arg = format_ident!("{}", b, span = Span::call_site());
+            let arg = m.args.iter().find(|a| a.ident == b).map(|a| a.ident.clone()).unwrap_or(arg);
+            quote!(.bind(&#arg))
+        }
+    });
+    let query = match shape {
+        Shape::Many(row) | Shape::Optional(row) | Shape::One(row) => query_fn(row, &db),
+        Shape::RowsAffected | Shape::Unit => quote!(::tenantry::__private::sqlx::query::<#db>),
+    };
+    let run = match shape {
+        Shape::Many(_) => quote! {
+            __query.fetch_all(&mut *__conn).await.map_err(|e| ::tenantry::__private::failed(&METHOD, __tenant, e))
+        },
+        Shape::Optional(_) => quote! {
+            __query.fetch_optional(&mut *__conn).await.map_err(|e| ::tenantry::__private::failed(&METHOD, __tenant, e))
+        },
+        Shape::One(_) => quote! {
+            ::tenantry::__private::exactly_one(&METHOD, __tenant, __query.fetch(&mut *__conn)).await
+        },
+        Shape::RowsAffected => quote! {
+            __query.execute(&mut *__conn).await
+                .map(|r| r.rows_affected())
+                .map_err(|e| ::tenantry::__private::failed(&METHOD, __tenant, e))
+        },
+        Shape::Unit => quote! {
+            __query.execute(&mut *__conn).await
+                .map(|_| ())
+                .map_err(|e| ::tenantry::__private::failed(&METHOD, __tenant, e))
+        },
+    };
+    let (tenant, connect) = if scoped {
+        (
+            quote!(let __tenant = ::tenantry::ScopeGuard::tenant(scope);),
+            quote!(::tenantry::ScopeGuard::connection(scope, self.db.pool())),
+        )
+    } else {
+        (
+            quote!(let __tenant = ::tenantry::__private::UNSCOPED;),
+            quote!(::tenantry::UnscopedGuard::connection(unscoped, self.db.pool())),
+        )
+    };
+    quote! {
+        static METHOD: ::tenantry::__private::Method = ::tenantry::__private::Method {
+            repository: #repository,
+            name: #name,
+            writes: #writes,
+        };
+        async move {
+            #tenant
+            let mut __conn = #connect.await.map_err(|e| ::tenantry::__private::failed(&METHOD, __tenant, e))?;
+            let __query = #query(#sql) #(#binds)*;
+            #run
+        }
+    }
+}
+
+fn query_fn(row: &Row, db: &TokenStream) -> TokenStream {
+    let ty = &row.ty;
+    if row.scalar {
+        quote!(::tenantry::__private::sqlx::query_scalar::<#db, #ty>)
+    } else {
+        quote!(::tenantry::__private::sqlx::query_as::<#db, #ty>)
+    }
+}

@@ -1,0 +1,94 @@
+//! What a method returns, read off its declared return type.
+
+use syn::{GenericArgument, PathArguments, Type};
+
+/// The declared `Result<...>` payload.
+pub enum Shape {
+    /// `Vec<T>`: every row.
+    Many(Row),
+    /// `Option<T>`: zero or one row.
+    Optional(Row),
+    /// `T`: exactly one row.
+    One(Row),
+    /// `u64`: rows affected.
+    RowsAffected,
+    /// `()`: run it, ignore the outcome.
+    Unit,
+}
+
+/// How a row decodes.
+pub struct Row {
+    pub ty: Type,
+    /// A single-column value (`i64`, `String`, ...) rather than a `FromRow` struct.
+    pub scalar: bool,
+}
+
+/// Types decoded from one column. Anything else is taken as `sqlx::FromRow`.
+const SCALARS: &[&str] = &[
+    "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64", "bool", "String", "Uuid", "Decimal",
+    "BigDecimal", "NaiveDate", "NaiveDateTime", "NaiveTime", "DateTime", "OffsetDateTime", "PrimitiveDateTime",
+    "Date", "Time", "JsonValue", "Value", "IpAddr", "IpNetwork", "TenantId",
+];
+
+impl Shape {
+    /// Reads `Result<X>`; `None` when the type is not a `Result`.
+    pub fn of(output: &Type) -> Option<Shape> {
+        let payload = generic_of(output, "Result")?;
+        Some(if let Some(t) = generic_of(payload, "Vec") {
+            Shape::Many(Row::of(t))
+        } else if let Some(t) = generic_of(payload, "Option") {
+            Shape::Optional(Row::of(t))
+        } else if is_named(payload, "u64") {
+            Shape::RowsAffected
+        } else if matches!(payload, Type::Tuple(t) if t.elems.is_empty()) {
+            Shape::Unit
+        } else {
+            Shape::One(Row::of(payload))
+        })
+    }
+
+    pub fn reads_rows(&self) -> bool {
+        matches!(self, Shape::Many(_) | Shape::Optional(_) | Shape::One(_))
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Shape::Many(_) => "`Vec<T>`",
+            Shape::Optional(_) => "`Option<T>`",
+            Shape::One(_) => "`T` (exactly one row)",
+            Shape::RowsAffected => "`u64` (rows affected)",
+            Shape::Unit => "`()`",
+        }
+    }
+}
+
+impl Row {
+    fn of(ty: &Type) -> Row {
+        let scalar = match ty {
+            Type::Path(p) => p.path.segments.last().is_some_and(|s| {
+                SCALARS.contains(&s.ident.to_string().as_str())
+                    || (s.ident == "Vec" && generic_of(ty, "Vec").is_some_and(|t| is_named(t, "u8")))
+            }),
+            _ => false,
+        };
+        Row { ty: ty.clone(), scalar }
+    }
+}
+
+fn is_named(ty: &Type, name: &str) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 && p.path.segments[0].ident == name)
+}
+
+/// `T` of `Name<T, ...>`.
+fn generic_of<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != name {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    args.args.iter().find_map(|a| match a {
+        GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}

@@ -1,0 +1,170 @@
+//! Scope guards: the values a repository method needs before it runs any SQL.
+//!
+//! A guard exists only if [`Db`](crate::Db) made it, so holding one proves that the
+//! application admitted the tenant (or, for [`Unscoped`], gave a reason). Generated
+//! methods take the guard as their first argument and bind the tenant from it.
+
+use std::fmt;
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+use std::sync::Arc;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Database, Pool};
+
+use crate::{TenantId, TenantKey};
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A guard for one tenant, made by [`Db::scope`](crate::Db::scope).
+///
+/// Cheap to clone, `Send + Sync`: hand it to a spawned task explicitly.
+///
+/// ```
+/// # async fn demo() -> tenantry::Result<()> {
+/// use tenantry::{Db, TenantId};
+/// let db: Db<sqlx::Sqlite> = Db::connect("sqlite::memory:").await?;
+/// let scope = db.scope(TenantId::parse("acme")?)?;
+/// assert_eq!(scope.tenant().as_str(), "acme");
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Scope<K: TenantKey = TenantId> {
+    tenant: K,
+}
+
+impl<K: TenantKey> Scope<K> {
+    pub(crate) fn new(tenant: K) -> Self {
+        Scope { tenant }
+    }
+
+    /// The tenant this guard confines to.
+    pub fn tenant(&self) -> &K {
+        &self.tenant
+    }
+}
+
+impl<K: TenantKey> fmt::Debug for Scope<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope").field("tenant", &self.tenant).finish()
+    }
+}
+
+/// The explicit escape hatch, made by [`Db::unscoped`](crate::Db::unscoped) with a
+/// reason; accepted only by methods marked `#[unscoped(reason = "...")]`.
+#[derive(Clone)]
+pub struct Unscoped {
+    reason: Arc<str>,
+    location: &'static Location<'static>,
+}
+
+impl Unscoped {
+    pub(crate) fn new(reason: &str, location: &'static Location<'static>) -> Self {
+        Unscoped { reason: Arc::from(reason), location }
+    }
+
+    /// Why the caller needs to see every tenant.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// Where in the source the guard was made.
+    pub fn location(&self) -> &'static Location<'static> {
+        self.location
+    }
+}
+
+impl fmt::Debug for Unscoped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Unscoped").field("reason", &self.reason).field("location", &self.location).finish()
+    }
+}
+
+/// A connection a generated method runs its statement on.
+#[doc(hidden)]
+pub struct Conn<'c, DB: Database> {
+    inner: PoolConnection<DB>,
+    _guard: std::marker::PhantomData<&'c ()>,
+}
+
+impl<DB: Database> Deref for Conn<'_, DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &DB::Connection {
+        &self.inner
+    }
+}
+
+impl<DB: Database> DerefMut for Conn<'_, DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.inner
+    }
+}
+
+/// Implemented by the guards a tenant-confined method accepts: [`Scope`].
+///
+/// Sealed: only tenantry's guards implement it, so a guard cannot be forged.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a scope guard: this repository method is confined to one tenant",
+    label = "expected a scope guard made by `db.scope(tenant)`",
+    note = "pass `&scope` as the first argument, where `let scope = db.scope(tenant)?;`",
+    note = "an `Unscoped` guard fits only methods marked `#[unscoped(reason = \"...\")]`"
+)]
+pub trait ScopeGuard<DB: Database>: sealed::Sealed + Send + Sync {
+    /// The tenant key type; it binds as the tenant column's SQL type.
+    type Tenant: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB> + fmt::Display + Send + Sync;
+
+    /// The tenant generated code binds to `:tenant`.
+    fn tenant(&self) -> &Self::Tenant;
+
+    #[doc(hidden)]
+    fn connection<'c>(&'c self, pool: &'c Pool<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send;
+}
+
+impl<K: TenantKey> sealed::Sealed for Scope<K> {}
+
+impl<DB: Database, K> ScopeGuard<DB> for Scope<K>
+where
+    K: TenantKey + for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    type Tenant = K;
+
+    fn tenant(&self) -> &K {
+        &self.tenant
+    }
+
+    fn connection<'c>(&'c self, pool: &'c Pool<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send {
+        let acquire = pool.acquire();
+        async move { Ok(Conn { inner: acquire.await?, _guard: std::marker::PhantomData }) }
+    }
+}
+
+/// Implemented by the guard an `#[unscoped]` method accepts: [`Unscoped`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an unscoped guard: this method is marked `#[unscoped]` and reads across tenants",
+    label = "expected the guard made by `db.unscoped(\"reason\")`",
+    note = "a `Scope` confines to one tenant and fits only the repository's scoped methods"
+)]
+pub trait UnscopedGuard<DB: Database>: sealed::Sealed + Send + Sync {
+    /// Why the caller needs to see every tenant.
+    fn reason(&self) -> &str;
+
+    #[doc(hidden)]
+    fn connection<'c>(&'c self, pool: &'c Pool<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send;
+}
+
+impl sealed::Sealed for Unscoped {}
+
+impl<DB: Database> UnscopedGuard<DB> for Unscoped {
+    fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    fn connection<'c>(&'c self, pool: &'c Pool<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send {
+        let acquire = pool.acquire();
+        async move { Ok(Conn { inner: acquire.await?, _guard: std::marker::PhantomData }) }
+    }
+}

@@ -1,0 +1,61 @@
+//! # tenantry
+//!
+//! Cross-tenant data leaks, refused at compile time, in the SQL itself.
+//!
+//! Write a trait of SQL methods and mark it `#[tenant_repository]`. The macro parses every
+//! statement and refuses to compile one that is not confined to the tenant; it generates a
+//! repository on sqlx whose every method takes a scope guard and binds the tenant from it.
+//!
+//! ```
+//! use tenantry::{tenant_repository, Db, Result, TenantId};
+//!
+//! #[derive(Debug, sqlx::FromRow)]
+//! pub struct Invoice { pub id: i64, pub customer: String, pub amount_cents: i64 }
+//!
+//! #[tenant_repository(backends(sqlite))]
+//! pub trait Invoices {
+//!     #[sql("SELECT id, customer, amount_cents FROM invoices WHERE tenant_id = :tenant ORDER BY id")]
+//!     async fn list(&self) -> Result<Vec<Invoice>>;
+//!
+//!     #[sql("INSERT INTO invoices (tenant_id, customer, amount_cents) VALUES (:tenant, :customer, :amount)")]
+//!     async fn create(&self, customer: &str, amount: i64) -> Result<u64>;
+//! }
+//!
+//! # async fn demo() -> Result<()> {
+//! let db: Db<sqlx::Sqlite> = Db::connect("sqlite::memory:").await?;
+//! sqlx::query("CREATE TABLE invoices (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, customer TEXT NOT NULL, amount_cents INTEGER NOT NULL)")
+//!     .execute(db.pool()).await?;
+//! let invoices = InvoicesRepo::new(&db);
+//! let acme = db.scope(TenantId::parse("acme")?)?;
+//! let globex = db.scope(TenantId::parse("globex")?)?;
+//! invoices.create(&acme, "Wile E.", 100).await?;
+//! assert_eq!(invoices.list(&acme).await?.len(), 1);
+//! assert!(invoices.list(&globex).await?.is_empty());
+//! # Ok(()) }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+//! ```
+//!
+//! See the README for the rules, the compile errors and the supported SQL.
+
+mod db;
+mod error;
+mod guard;
+mod tenant;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use db::Db;
+pub use error::{Error, Result};
+pub use guard::{Scope, ScopeGuard, Unscoped, UnscopedGuard};
+pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey};
+pub use tenantry_macros::tenant_repository;
+
+/// The interface every generated repository trait extends: which sqlx backend it runs on.
+///
+/// A hand-written fake of a repository trait (for tests) implements this too.
+pub trait Repository {
+    /// The sqlx database, e.g. `sqlx::Sqlite`.
+    type Backend: sqlx::Database;
+}

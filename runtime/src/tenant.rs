@@ -1,0 +1,210 @@
+//! Tenant identifiers: validated once, at the edge, so that a guard never carries junk.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// The longest tenant id accepted, in bytes.
+pub const MAX_TENANT_ID_LEN: usize = 128;
+
+/// A validated tenant identifier (a slug such as `acme` or `org_42`).
+///
+/// Rules, each with its own [`InvalidTenantId`] variant: not empty; at most
+/// [`MAX_TENANT_ID_LEN`] bytes; no whitespace anywhere (so `"acme "` is not a second
+/// `"acme"`); no control, zero-width or bidirectional-override characters; otherwise
+/// letters, digits and `- _ . : @ +`. Cloning is cheap (a reference count).
+///
+/// ```
+/// use tenantry::TenantId;
+/// let acme = TenantId::parse("acme")?;
+/// assert_eq!(acme.as_str(), "acme");
+/// assert!(TenantId::parse("acme\u{200b}").is_err());
+/// assert!(TenantId::parse(" acme").is_err());
+/// # Ok::<(), tenantry::InvalidTenantId>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TenantId(Arc<str>);
+
+/// Why a string is not a valid [`TenantId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidTenantId {
+    /// The id is empty.
+    #[error("tenant id is empty")]
+    Empty,
+    /// The id is longer than [`MAX_TENANT_ID_LEN`] bytes.
+    #[error("tenant id is {len} bytes long; the limit is {max}")]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The id contains whitespace (leading, trailing or inside).
+    #[error("tenant id contains whitespace at byte {at}")]
+    Whitespace {
+        /// Byte offset of the first whitespace.
+        at: usize,
+    },
+    /// The id contains a control, zero-width or bidirectional-override character,
+    /// which would make two different ids look the same.
+    #[error("tenant id contains an invisible or control character U+{code:04X} at byte {at}")]
+    Invisible {
+        /// The character's code point.
+        code: u32,
+        /// Byte offset.
+        at: usize,
+    },
+    /// The id contains a character outside letters, digits and `- _ . : @ +`.
+    #[error("tenant id contains `{ch}` at byte {at}; allowed are letters, digits and - _ . : @ +")]
+    Disallowed {
+        /// The character.
+        ch: char,
+        /// Byte offset.
+        at: usize,
+    },
+}
+
+impl TenantId {
+    /// Validates `s` as a tenant id.
+    pub fn parse(s: &str) -> Result<Self, InvalidTenantId> {
+        if s.is_empty() {
+            return Err(InvalidTenantId::Empty);
+        }
+        if s.len() > MAX_TENANT_ID_LEN {
+            return Err(InvalidTenantId::TooLong { len: s.len(), max: MAX_TENANT_ID_LEN });
+        }
+        for (at, ch) in s.char_indices() {
+            if ch.is_whitespace() {
+                return Err(InvalidTenantId::Whitespace { at });
+            }
+            if ch.is_control() || is_invisible(ch) {
+                return Err(InvalidTenantId::Invisible { code: ch as u32, at });
+            }
+            if !(ch.is_alphanumeric() || matches!(ch, '-' | '_' | '.' | ':' | '@' | '+')) {
+                return Err(InvalidTenantId::Disallowed { ch, at });
+            }
+        }
+        Ok(TenantId(Arc::from(s)))
+    }
+
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_invisible(ch: char) -> bool {
+    matches!(ch,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFFF}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+impl std::str::FromStr for TenantId {
+    type Err = InvalidTenantId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TenantId::parse(s)
+    }
+}
+
+impl TryFrom<&str> for TenantId {
+    type Error = InvalidTenantId;
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        TenantId::parse(s)
+    }
+}
+
+impl TryFrom<String> for TenantId {
+    type Error = InvalidTenantId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        TenantId::parse(&s)
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TenantId({:?})", &*self.0)
+    }
+}
+
+impl AsRef<str> for TenantId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A tenant id binds as text, exactly like the `&str` a hand-written query would bind.
+impl<DB: sqlx::Database> sqlx::Type<DB> for TenantId
+where
+    str: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <str as sqlx::Type<DB>>::type_info()
+    }
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <str as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for TenantId
+where
+    for<'a> &'a str: sqlx::Encode<'q, DB>,
+{
+    fn encode_by_ref(
+        &self,
+        buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <&str as sqlx::Encode<'q, DB>>::encode(self.as_str(), buf)
+    }
+}
+
+/// A type that identifies tenants: [`TenantId`] for slugs, `i64`/`i32` for integer keys.
+///
+/// The key binds as the tenant column's SQL type; it must be cheap to clone.
+pub trait TenantKey: Clone + fmt::Debug + fmt::Display + Send + Sync + 'static {}
+
+impl TenantKey for TenantId {}
+impl TenantKey for i64 {}
+impl TenantKey for i32 {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_slugs_and_unicode_letters() {
+        for ok in ["acme", "org_42", "a-b.c:d@e+f", "münchen", "x"] {
+            assert_eq!(TenantId::parse(ok).unwrap().as_str(), ok);
+        }
+    }
+
+    #[test]
+    fn each_rule_has_its_error() {
+        assert_eq!(TenantId::parse(""), Err(InvalidTenantId::Empty));
+        assert_eq!(
+            TenantId::parse(&"a".repeat(129)),
+            Err(InvalidTenantId::TooLong { len: 129, max: MAX_TENANT_ID_LEN })
+        );
+        assert_eq!(TenantId::parse("acme "), Err(InvalidTenantId::Whitespace { at: 4 }));
+        assert_eq!(TenantId::parse("ac\u{00A0}me"), Err(InvalidTenantId::Whitespace { at: 2 }));
+        assert_eq!(TenantId::parse("ac\nme"), Err(InvalidTenantId::Whitespace { at: 2 }));
+        assert_eq!(TenantId::parse("ac\u{0}me"), Err(InvalidTenantId::Invisible { code: 0, at: 2 }));
+        assert_eq!(TenantId::parse("acme\u{200B}"), Err(InvalidTenantId::Invisible { code: 0x200B, at: 4 }));
+        assert_eq!(TenantId::parse("\u{202E}acme"), Err(InvalidTenantId::Invisible { code: 0x202E, at: 0 }));
+        assert_eq!(TenantId::parse("a'b"), Err(InvalidTenantId::Disallowed { ch: '\'', at: 1 }));
+        assert_eq!(TenantId::parse("a/b"), Err(InvalidTenantId::Disallowed { ch: '/', at: 1 }));
+    }
+
+    #[test]
+    fn messages_name_the_rule() {
+        let e = TenantId::parse("acme\u{200B}").unwrap_err();
+        assert_eq!(e.to_string(), "tenant id contains an invisible or control character U+200B at byte 4");
+    }
+}
