@@ -18,8 +18,10 @@ pub trait Invoices {
     #[sql("SELECT id, customer, amount_cents FROM invoices WHERE tenant_id = :tenant ORDER BY id")]
     async fn list(&self) -> Result<Vec<Invoice>>;
 
-    #[sql("INSERT INTO invoices (tenant_id, customer, amount_cents)
-           VALUES (:tenant, :customer, :amount) RETURNING id")]
+    #[sql(
+        "INSERT INTO invoices (tenant_id, customer, amount_cents)
+           VALUES (:tenant, :customer, :amount) RETURNING id"
+    )]
     async fn create(&self, customer: &str, amount: i64) -> Result<i64>;
 
     #[sql("UPDATE invoices SET amount_cents = :amount WHERE tenant_id = :tenant AND id = :id")]

@@ -87,7 +87,9 @@ impl Method {
             if attr.path().is_ident("sql") {
                 match attr.parse_args::<LitStr>() {
                     Ok(lit) if sql.is_none() => sql = Some(lit),
-                    Ok(lit) => errors.push(syn::Error::new(lit.span(), format!("`{name}` has two `#[sql]` attributes"))),
+                    Ok(lit) => {
+                        errors.push(syn::Error::new(lit.span(), format!("`{name}` has two `#[sql]` attributes")))
+                    }
                     Err(_) => errors.push(syn::Error::new(
                         attr.span(),
                         format!("`{name}`: write the statement as one string literal: `#[sql(\"SELECT ...\")]`"),

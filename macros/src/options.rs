@@ -52,7 +52,10 @@ impl Options {
                 let lit: LitStr = meta.value()?.parse()?;
                 let column = lit.value();
                 if column.is_empty() || !column.chars().all(|c| c.is_alphanumeric() || c == '_') {
-                    return Err(syn::Error::new(lit.span(), "`tenant_column` must be a plain column name such as \"org_id\""));
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        "`tenant_column` must be a plain column name such as \"org_id\"",
+                    ));
                 }
                 schema.tenant_column = column;
                 Ok(())

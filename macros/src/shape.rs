@@ -25,9 +25,34 @@ pub struct Row {
 
 /// Types decoded from one column. Anything else is taken as `sqlx::FromRow`.
 const SCALARS: &[&str] = &[
-    "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64", "bool", "String", "Uuid", "Decimal",
-    "BigDecimal", "NaiveDate", "NaiveDateTime", "NaiveTime", "DateTime", "OffsetDateTime", "PrimitiveDateTime",
-    "Date", "Time", "JsonValue", "Value", "IpAddr", "IpNetwork", "TenantId",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "f32",
+    "f64",
+    "bool",
+    "String",
+    "Uuid",
+    "Decimal",
+    "BigDecimal",
+    "NaiveDate",
+    "NaiveDateTime",
+    "NaiveTime",
+    "DateTime",
+    "OffsetDateTime",
+    "PrimitiveDateTime",
+    "Date",
+    "Time",
+    "JsonValue",
+    "Value",
+    "IpAddr",
+    "IpNetwork",
+    "TenantId",
 ];
 
 impl Shape {

@@ -42,7 +42,9 @@ fn method(trait_name: &str, options: &crate::options::Options, m: &mut Method, e
         } else if RESERVED.contains(&arg_name.as_str()) || arg_name.starts_with("__") {
             errors.push(syn::Error::new(
                 arg.ident.span(),
-                format!("`{name}`: the argument name `{arg_name}` is reserved for the guard that tenantry adds; rename it"),
+                format!(
+                    "`{name}`: the argument name `{arg_name}` is reserved for the guard that tenantry adds; rename it"
+                ),
             ));
         }
     }
@@ -127,7 +129,11 @@ fn placeholders_match_arguments(
         }
         if !m.args.iter().any(|a| a.ident == p) {
             let args: Vec<String> = m.args.iter().map(|a| format!("`{}`", a.ident)).collect();
-            let known = if args.is_empty() { "it has no arguments".to_string() } else { format!("its arguments are {}", args.join(", ")) };
+            let known = if args.is_empty() {
+                "it has no arguments".to_string()
+            } else {
+                format!("its arguments are {}", args.join(", "))
+            };
             errors.push(syn::Error::new(
                 lit.span(),
                 format!("`{name}`: placeholder `:{p}` matches no argument ({known}); add an argument `{p}` or correct the placeholder"),
