@@ -1,6 +1,7 @@
 //! The quickstart: two tenants in one embedded SQLite database, each seeing only its
 //! own invoices. Run it with `cargo run --example quickstart`.
 
+use futures_util::TryStreamExt;
 use tenantry::{Db, Result, TenantId, tenant_repository};
 
 #[derive(Debug, sqlx::FromRow)]
@@ -23,6 +24,10 @@ pub trait Invoices {
            VALUES (:tenant, :customer, :amount) RETURNING id"
     )]
     async fn create(&self, customer: &str, amount: i64) -> Result<i64>;
+
+    /// Rows one at a time, for reads too large to collect.
+    #[sql("SELECT customer FROM invoices WHERE tenant_id = :tenant ORDER BY id")]
+    fn customers(&self) -> tenantry::RowStream<'_, String>;
 
     #[sql("UPDATE invoices SET amount_cents = :amount WHERE tenant_id = :tenant AND id = :id")]
     async fn set_amount(&self, id: i64, amount: i64) -> Result<u64>;
@@ -71,6 +76,12 @@ async fn main() -> Result<()> {
             println!("  #{} {} {} cents", invoice.id, invoice.customer, invoice.amount_cents);
         }
     }
+
+    let mut customers = invoices.customers(&acme);
+    while let Some(customer) = customers.try_next().await? {
+        assert_ne!(customer, "Hank Scorpio");
+    }
+    drop(customers);
 
     // Another tenant's id is simply not there: not an error, not a leak.
     assert!(invoices.find(&acme, hank).await?.is_none());

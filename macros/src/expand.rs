@@ -93,6 +93,14 @@ fn signature(m: &Method) -> TokenStream {
     } else {
         (quote!(scope), quote!(::tenantry::ScopeGuard))
     };
+    if let Some(Shape::Stream(row)) = &m.shape {
+        let ty = &row.ty;
+        return quote_spanned! {m.ident.span()=>
+            fn #ident<'tenantry, G: #bound<<Self as ::tenantry::Repository>::Backend>>(
+                &'tenantry self, #guard: &'tenantry G, #(#args),*
+            ) -> ::tenantry::RowStream<'tenantry, #ty>
+        };
+    }
     quote_spanned! {m.ident.span()=>
         fn #ident<G: #bound<<Self as ::tenantry::Repository>::Backend>>(&self, #guard: &G, #(#args),*)
             -> impl ::core::future::Future<Output = #output> + ::core::marker::Send
@@ -107,24 +115,19 @@ fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
     let Some(shape) = &m.shape else {
         return quote! { async move { ::core::unreachable!() } };
     };
+    if let Shape::Stream(row) = shape {
+        return stream_body(repo, m, backend, row, rewritten);
+    }
     let db = backend_type(backend);
     let sql = &rewritten.sql;
     let repository = repo.ident.to_string();
     let name = m.ident.to_string();
     let writes = m.writes;
     let scoped = m.unscoped.is_none();
-    let binds = rewritten.binds.iter().map(|b| {
-        if b == TENANT_PLACEHOLDER {
-            quote!(.bind(__tenant))
-        } else {
-            let arg = format_ident!("{}", b, span = Span::call_site());
-            let arg = m.args.iter().find(|a| a.ident == b).map(|a| a.ident.clone()).unwrap_or(arg);
-            quote!(.bind(&#arg))
-        }
-    });
+    let binds = binds(m, rewritten);
     let query = match shape {
         Shape::Many(row) | Shape::Optional(row) | Shape::One(row) => query_fn(row, &db),
-        Shape::RowsAffected | Shape::Unit => quote!(::tenantry::__private::sqlx::query::<#db>),
+        Shape::RowsAffected | Shape::Unit | Shape::Stream(_) => quote!(::tenantry::__private::sqlx::query::<#db>),
     };
     let run = match shape {
         Shape::Many(_) => quote! {
@@ -141,7 +144,7 @@ fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
                 .map(|r| r.rows_affected())
                 .map_err(|e| ::tenantry::__private::failed(&METHOD, __tenant, e))
         },
-        Shape::Unit => quote! {
+        Shape::Unit | Shape::Stream(_) => quote! {
             __query.execute(&mut *__conn).await
                 .map(|_| ())
                 .map_err(|e| ::tenantry::__private::failed(&METHOD, __tenant, e))
@@ -171,6 +174,55 @@ fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
             #run
         }
     }
+}
+
+/// A stream binds and returns at once: the rows are read as the caller polls.
+fn stream_body(
+    repo: &Repo,
+    m: &Method,
+    backend: Backend,
+    row: &Row,
+    rewritten: &tenantry_analyzer::Rewritten,
+) -> TokenStream {
+    let db = backend_type(backend);
+    let sql = &rewritten.sql;
+    let (repository, name, writes) = (repo.ident.to_string(), m.ident.to_string(), m.writes);
+    let binds = binds(m, rewritten);
+    let ty = &row.ty;
+    let decode = if row.scalar { quote!(rows_scalar) } else { quote!(rows_as) };
+    let (tenant, fetch) = if m.unscoped.is_none() {
+        (
+            quote!(let __tenant = ::tenantry::ScopeGuard::tenant(scope);),
+            quote!(::tenantry::ScopeGuard::fetch(scope, self.db.pool(), __query)),
+        )
+    } else {
+        (
+            quote!(let __tenant = ::tenantry::__private::UNSCOPED;),
+            quote!(::tenantry::UnscopedGuard::fetch(unscoped, self.db.pool(), __query)),
+        )
+    };
+    quote! {
+        static METHOD: ::tenantry::__private::Method = ::tenantry::__private::Method {
+            repository: #repository,
+            name: #name,
+            writes: #writes,
+        };
+        #tenant
+        let __query = ::tenantry::__private::sqlx::query::<#db>(#sql) #(#binds)*;
+        ::tenantry::__private::#decode::<#db, #ty, _>(&METHOD, __tenant, #fetch)
+    }
+}
+
+fn binds<'m>(m: &'m Method, rewritten: &'m tenantry_analyzer::Rewritten) -> impl Iterator<Item = TokenStream> + 'm {
+    rewritten.binds.iter().map(|b| {
+        if b == TENANT_PLACEHOLDER {
+            quote!(.bind(__tenant))
+        } else {
+            let arg = m.args.iter().find(|a| a.ident == b).map(|a| a.ident.clone());
+            let arg = arg.unwrap_or_else(|| format_ident!("{}", b, span = Span::call_site()));
+            quote!(.bind(&#arg))
+        }
+    })
 }
 
 fn query_fn(row: &Row, db: &TokenStream) -> TokenStream {

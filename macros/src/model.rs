@@ -129,7 +129,14 @@ impl Method {
                 format!("`{name}` has a body: tenantry generates it from `#[sql]`, so declare the method with `;`"),
             ));
         }
-        if f.sig.asyncness.is_none() {
+        let streams = matches!(&f.sig.output, ReturnType::Type(_, t) if matches!(Shape::of(t), Some(Shape::Stream(_))));
+        if streams && f.sig.asyncness.is_some() {
+            errors.push(syn::Error::new(
+                f.sig.fn_token.span,
+                format!("`{name}` returns a `RowStream`, which is not awaited: declare it `fn`, not `async fn`"),
+            ));
+        }
+        if !streams && f.sig.asyncness.is_none() {
             errors.push(syn::Error::new(
                 f.sig.fn_token.span,
                 format!("`{name}` must be declared `async fn`: generated methods return futures"),

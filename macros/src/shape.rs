@@ -14,6 +14,8 @@ pub enum Shape {
     RowsAffected,
     /// `()`: run it, ignore the outcome.
     Unit,
+    /// `RowStream<'_, T>`: rows decoded one at a time.
+    Stream(Row),
 }
 
 /// How a row decodes.
@@ -58,6 +60,9 @@ const SCALARS: &[&str] = &[
 impl Shape {
     /// Reads `Result<X>`; `None` when the type is not a `Result`.
     pub fn of(output: &Type) -> Option<Shape> {
+        if let Some(t) = generic_of(output, "RowStream") {
+            return Some(Shape::Stream(Row::of(t)));
+        }
         let payload = generic_of(output, "Result")?;
         Some(if let Some(t) = generic_of(payload, "Vec") {
             Shape::Many(Row::of(t))
@@ -73,7 +78,7 @@ impl Shape {
     }
 
     pub fn reads_rows(&self) -> bool {
-        matches!(self, Shape::Many(_) | Shape::Optional(_) | Shape::One(_))
+        matches!(self, Shape::Many(_) | Shape::Optional(_) | Shape::One(_) | Shape::Stream(_))
     }
 
     pub fn describe(&self) -> &'static str {
@@ -83,6 +88,7 @@ impl Shape {
             Shape::One(_) => "`T` (exactly one row)",
             Shape::RowsAffected => "`u64` (rows affected)",
             Shape::Unit => "`()`",
+            Shape::Stream(_) => "`RowStream<T>`",
         }
     }
 }

@@ -10,6 +10,7 @@ use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::Arc;
 
+use futures_core::stream::BoxStream;
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
 
@@ -122,7 +123,21 @@ pub trait ScopeGuard<DB: Database>: sealed::Sealed + Send + Sync {
 
     #[doc(hidden)]
     fn connection<'c>(&'c self, pool: &'c Pool<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send;
+
+    #[doc(hidden)]
+    fn fetch<'a>(&'a self, pool: &'a Pool<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
+    where
+        for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+        DB::Arguments: sqlx::IntoArguments<DB>;
 }
+
+/// A statement with its arguments bound, before it runs.
+#[doc(hidden)]
+pub type RawQuery<'a, DB> = sqlx::query::Query<'a, DB, <DB as Database>::Arguments>;
+
+/// The undecoded rows of a streamed statement.
+#[doc(hidden)]
+pub type RawRows<'a, DB> = BoxStream<'a, Result<<DB as Database>::Row, sqlx::Error>>;
 
 impl<K: TenantKey> sealed::Sealed for Scope<K> {}
 
@@ -140,6 +155,14 @@ where
         let acquire = pool.acquire();
         async move { Ok(Conn { inner: acquire.await?, _guard: std::marker::PhantomData }) }
     }
+
+    fn fetch<'a>(&'a self, pool: &'a Pool<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
+    where
+        for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+        DB::Arguments: sqlx::IntoArguments<DB>,
+    {
+        query.fetch(pool)
+    }
 }
 
 /// Implemented by the guard an `#[unscoped]` method accepts: [`Unscoped`].
@@ -154,6 +177,12 @@ pub trait UnscopedGuard<DB: Database>: sealed::Sealed + Send + Sync {
 
     #[doc(hidden)]
     fn connection<'c>(&'c self, pool: &'c Pool<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send;
+
+    #[doc(hidden)]
+    fn fetch<'a>(&'a self, pool: &'a Pool<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
+    where
+        for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+        DB::Arguments: sqlx::IntoArguments<DB>;
 }
 
 impl sealed::Sealed for Unscoped {}
@@ -166,5 +195,13 @@ impl<DB: Database> UnscopedGuard<DB> for Unscoped {
     fn connection<'c>(&'c self, pool: &'c Pool<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send {
         let acquire = pool.acquire();
         async move { Ok(Conn { inner: acquire.await?, _guard: std::marker::PhantomData }) }
+    }
+
+    fn fetch<'a>(&'a self, pool: &'a Pool<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
+    where
+        for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+        DB::Arguments: sqlx::IntoArguments<DB>,
+    {
+        query.fetch(pool)
     }
 }

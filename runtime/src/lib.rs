@@ -52,6 +52,10 @@ pub use guard::{Scope, ScopeGuard, Unscoped, UnscopedGuard};
 pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey};
 pub use tenantry_macros::tenant_repository;
 
+/// The rows of a streamed read, decoded one at a time: declare a method
+/// `fn name(&self, ...) -> tenantry::RowStream<'_, T>;` for reads too large to collect.
+pub type RowStream<'a, T> = futures_core::stream::BoxStream<'a, Result<T>>;
+
 /// The interface every generated repository trait extends: which sqlx backend it runs on.
 ///
 /// A hand-written fake of a repository trait (for tests) implements this too.

@@ -45,3 +45,35 @@ pub async fn exactly_one<O, T: Display + ?Sized>(
         Some(_) => Err(Error::TooManyRows { repository: m.repository, method: m.name, tenant: tenant.to_string() }),
     }
 }
+
+/// Decodes a streamed read into `T: FromRow`, naming the method in errors.
+pub fn rows_as<'a, DB, T, K>(
+    m: &'static Method,
+    tenant: &'a K,
+    rows: crate::guard::RawRows<'a, DB>,
+) -> crate::RowStream<'a, T>
+where
+    DB: sqlx::Database,
+    T: for<'r> sqlx::FromRow<'r, DB::Row> + Send + 'a,
+    K: Display + Sync + ?Sized,
+{
+    use futures_util::StreamExt;
+    Box::pin(rows.map(move |row| row.and_then(|row| T::from_row(&row)).map_err(|e| failed(m, tenant, e))))
+}
+
+/// Decodes a streamed read of one column into `T`.
+pub fn rows_scalar<'a, DB, T, K>(
+    m: &'static Method,
+    tenant: &'a K,
+    rows: crate::guard::RawRows<'a, DB>,
+) -> crate::RowStream<'a, T>
+where
+    DB: sqlx::Database,
+    T: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + 'a,
+    usize: sqlx::ColumnIndex<DB::Row>,
+    K: Display + Sync + ?Sized,
+{
+    use futures_util::StreamExt;
+    use sqlx::Row;
+    Box::pin(rows.map(move |row| row.and_then(|row| row.try_get::<T, usize>(0)).map_err(|e| failed(m, tenant, e))))
+}
