@@ -150,14 +150,23 @@ fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
                 .map_err(|e| ::tenantry::__private::failed(&METHOD, __tenant, e))
         },
     };
-    let (tenant, connect) = if scoped {
+    let rows = match shape {
+        Shape::Many(_) => quote!(|v| ::core::option::Option::Some(v.len() as u64)),
+        Shape::Optional(_) => quote!(|v| ::core::option::Option::Some(v.is_some() as u64)),
+        Shape::One(_) => quote!(|_| ::core::option::Option::Some(1)),
+        Shape::RowsAffected => quote!(|v| ::core::option::Option::Some(*v)),
+        Shape::Unit | Shape::Stream(_) => quote!(|_| ::core::option::Option::None),
+    };
+    let (tenant, call, connect) = if scoped {
         (
             quote!(let __tenant = ::tenantry::ScopeGuard::tenant(scope);),
+            quote!(::core::option::Option::Some(__tenant)),
             quote!(::tenantry::ScopeGuard::connection(scope, self.db.pool())),
         )
     } else {
         (
             quote!(let __tenant = ::tenantry::__private::UNSCOPED;),
+            quote!(::core::option::Option::None::<&::tenantry::TenantId>),
             quote!(::tenantry::UnscopedGuard::connection(unscoped, self.db.pool())),
         )
     };
@@ -169,14 +178,20 @@ fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
         };
         async move {
             #tenant
-            let mut __conn = #connect.await.map_err(|e| ::tenantry::__private::failed(&METHOD, __tenant, e))?;
-            let __query = #query(#sql) #(#binds)*;
-            #run
+            let __call = ::tenantry::__private::begin(&self.db, &METHOD, #call).await?;
+            let __result: ::tenantry::Result<_> = async {
+                let mut __conn = #connect.await.map_err(|e| ::tenantry::__private::failed(&METHOD, __tenant, e))?;
+                let __query = #query(#sql) #(#binds)*;
+                #run
+            }
+            .await;
+            __call.end(__result, #rows)
         }
     }
 }
 
-/// A stream binds and returns at once: the rows are read as the caller polls.
+/// A stream binds and returns at once; the policy runs and the rows are read as the
+/// caller polls.
 fn stream_body(
     repo: &Repo,
     m: &Method,
@@ -190,14 +205,16 @@ fn stream_body(
     let binds = binds(m, rewritten);
     let ty = &row.ty;
     let decode = if row.scalar { quote!(rows_scalar) } else { quote!(rows_as) };
-    let (tenant, fetch) = if m.unscoped.is_none() {
+    let (tenant, call, fetch) = if m.unscoped.is_none() {
         (
             quote!(let __tenant = ::tenantry::ScopeGuard::tenant(scope);),
+            quote!(::core::option::Option::Some(__tenant)),
             quote!(::tenantry::ScopeGuard::fetch(scope, self.db.pool(), __query)),
         )
     } else {
         (
             quote!(let __tenant = ::tenantry::__private::UNSCOPED;),
+            quote!(::core::option::Option::None::<&::tenantry::TenantId>),
             quote!(::tenantry::UnscopedGuard::fetch(unscoped, self.db.pool(), __query)),
         )
     };
@@ -209,7 +226,9 @@ fn stream_body(
         };
         #tenant
         let __query = ::tenantry::__private::sqlx::query::<#db>(#sql) #(#binds)*;
-        ::tenantry::__private::#decode::<#db, #ty, _>(&METHOD, __tenant, #fetch)
+        ::tenantry::__private::guarded_stream(&self.db, &METHOD, #call, move || {
+            ::tenantry::__private::#decode::<#db, #ty, _>(&METHOD, __tenant, #fetch)
+        })
     }
 }
 

@@ -1,14 +1,20 @@
 //! [`Db`]: the pool plus everything that decides who may get a guard.
 
 use std::panic::Location;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
 
 use sqlx::{Database, Pool};
 
-use crate::{Error, Result, Scope, TenantKey, Unscoped};
+use crate::audit::{AuditEvent, AuditKind, AuditSink};
+use crate::policy::{Access, Action, Policy, Verdict};
+use crate::{Error, Result, Scope, ScopedTx, TenantKey, Unscoped};
 
-/// A sqlx pool wrapped with tenantry's settings; the only maker of guards.
+/// A sqlx pool wrapped with tenantry's policy, audit sink and settings; the only maker
+/// of guards.
 ///
-/// Cheap to clone (`Pool` is reference-counted), `Send + Sync`.
+/// Cheap to clone (the pool and the settings are reference-counted), `Send + Sync`.
 ///
 /// ```
 /// # async fn demo() -> tenantry::Result<()> {
@@ -22,24 +28,85 @@ use crate::{Error, Result, Scope, TenantKey, Unscoped};
 /// ```
 pub struct Db<DB: Database> {
     pool: Pool<DB>,
+    settings: Arc<Settings>,
+}
+
+pub(crate) struct Settings {
+    pub(crate) policy: Option<Box<dyn Policy>>,
+    pub(crate) audit: Option<Arc<dyn AuditSink>>,
+    pub(crate) audit_failures: AtomicU64,
+    #[cfg_attr(not(feature = "claims"), allow(dead_code))]
+    pub(crate) claim_key: Option<Vec<u8>>,
 }
 
 impl<DB: Database> Clone for Db<DB> {
     fn clone(&self) -> Self {
-        Db { pool: self.pool.clone() }
+        Db { pool: self.pool.clone(), settings: self.settings.clone() }
     }
 }
 
 impl<DB: Database> std::fmt::Debug for Db<DB> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("pool", &self.pool).finish()
+        f.debug_struct("Db")
+            .field("pool", &self.pool)
+            .field("policy", &self.settings.policy.is_some())
+            .field("audit", &self.settings.audit.is_some())
+            .finish()
+    }
+}
+
+/// Builds a [`Db`] with a policy, an audit sink and a job-claim key.
+#[must_use]
+pub struct DbBuilder<DB: Database> {
+    pool: Pool<DB>,
+    policy: Option<Box<dyn Policy>>,
+    audit: Option<Arc<dyn AuditSink>>,
+    claim_key: Option<Vec<u8>>,
+}
+
+impl<DB: Database> DbBuilder<DB> {
+    /// The policy every admission and call must pass (combine several with
+    /// [`policy::all`](crate::policy::all)).
+    pub fn policy(mut self, policy: impl Policy) -> Self {
+        self.policy = Some(Box::new(policy));
+        self
+    }
+
+    /// Where audit events go.
+    pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.audit = Some(sink);
+        self
+    }
+
+    /// The secret that signs job claims (at least 32 bytes; keep it out of the code).
+    pub fn claim_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.claim_key = Some(key.into());
+        self
+    }
+
+    /// The finished `Db`.
+    pub fn build(self) -> Db<DB> {
+        Db {
+            pool: self.pool,
+            settings: Arc::new(Settings {
+                policy: self.policy,
+                audit: self.audit,
+                audit_failures: AtomicU64::new(0),
+                claim_key: self.claim_key,
+            }),
+        }
     }
 }
 
 impl<DB: Database> Db<DB> {
-    /// Wraps an existing pool.
+    /// Wraps an existing pool, with no policy and no audit sink.
     pub fn new(pool: Pool<DB>) -> Self {
-        Db { pool }
+        Db::builder(pool).build()
+    }
+
+    /// Starts a `Db` with settings.
+    pub fn builder(pool: Pool<DB>) -> DbBuilder<DB> {
+        DbBuilder { pool, policy: None, audit: None, claim_key: None }
     }
 
     /// Opens a pool on `url` with sqlx's default options.
@@ -52,18 +119,109 @@ impl<DB: Database> Db<DB> {
         &self.pool
     }
 
+    /// How many audit events a sink failed to record (see [`crate::audit`]).
+    pub fn audit_failures(&self) -> u64 {
+        self.settings.audit_failures.load(Ordering::Relaxed)
+    }
+
     /// Admits `tenant` and returns the guard that confines repository calls to it.
+    ///
+    /// Runs the policy's synchronous part; a policy that decides asynchronously is
+    /// asked before every call instead (use [`Db::admit`] to ask it now).
     pub fn scope<K: TenantKey>(&self, tenant: K) -> Result<Scope<K>> {
+        let key = tenant.key_str();
+        let access = Access { tenant: Some(&key), action: Action::Admit };
+        if let Some(policy) = &self.settings.policy
+            && let Verdict::Deny(reason) = policy.check(&access)
+        {
+            return Err(self.denied_admission(&key, reason));
+        }
+        self.record(Some(&key), AuditKind::ScopeCreated);
+        drop(key);
         Ok(Scope::new(tenant))
     }
 
+    /// Like [`Db::scope`], but also waits for asynchronous policies.
+    pub async fn admit<K: TenantKey>(&self, tenant: K) -> Result<Scope<K>> {
+        let key = tenant.key_str().into_owned();
+        let access = Access { tenant: Some(&key), action: Action::Admit };
+        if let Some(policy) = &self.settings.policy {
+            let outcome = match policy.check(&access) {
+                Verdict::Allow => Ok(()),
+                Verdict::Deny(reason) => Err(reason),
+                Verdict::Async => policy.check_async(&access).await,
+            };
+            if let Err(reason) = outcome {
+                return Err(self.denied_admission(&key, reason));
+            }
+        }
+        self.record(Some(&key), AuditKind::ScopeCreated);
+        Ok(Scope::new(tenant))
+    }
+
+    fn denied_admission(&self, tenant: &str, reason: String) -> Error {
+        self.record(Some(tenant), AuditKind::ScopeDenied { reason: reason.clone() });
+        Error::Denied { tenant: tenant.to_string(), repository: None, method: None, reason }
+    }
+
     /// The audited escape hatch: a guard for `#[unscoped]` methods, which see every
-    /// tenant. `reason` says why, and the caller's source location is recorded.
+    /// tenant. `reason` says why; it and the caller's source location are audited, and
+    /// the policy is asked.
     #[track_caller]
     pub fn unscoped(&self, reason: &str) -> Result<Unscoped> {
+        let location = Location::caller();
         if reason.trim().is_empty() {
             return Err(Error::MissingReason);
         }
-        Ok(Unscoped::new(reason, Location::caller()))
+        let access = Access { tenant: None, action: Action::Unscoped { reason } };
+        if let Some(policy) = &self.settings.policy
+            && let Verdict::Deny(denial) = policy.check(&access)
+        {
+            self.record(
+                None,
+                AuditKind::UnscopedDenied {
+                    reason: reason.to_string(),
+                    location: location.to_string(),
+                    denial: denial.clone(),
+                },
+            );
+            return Err(Error::Denied {
+                tenant: "unscoped".to_string(),
+                repository: None,
+                method: None,
+                reason: denial,
+            });
+        }
+        self.record(None, AuditKind::Unscoped { reason: reason.to_string(), location: location.to_string() });
+        Ok(Unscoped::new(reason, location))
+    }
+
+    /// Begins a transaction for `scope`'s tenant. The transaction is itself a guard:
+    /// pass `&tx` to repository methods and they run on it, for that tenant only.
+    /// `commit`/`rollback` consume it; dropping it rolls back.
+    pub async fn begin<K: TenantKey>(&self, scope: &Scope<K>) -> Result<ScopedTx<DB, K>> {
+        let tx = self.pool.begin().await?;
+        let key = scope.tenant().key_str();
+        self.record(Some(&key), AuditKind::TxBegun);
+        Ok(ScopedTx::new(scope.tenant().clone(), tx, self.clone()))
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Sends an event to the sink, if there is one. A failing or panicking sink is
+    /// counted and logged, never propagated.
+    pub(crate) fn record(&self, tenant: Option<&str>, kind: AuditKind) {
+        let Some(sink) = &self.settings.audit else { return };
+        let event = AuditEvent { at: SystemTime::now(), tenant: tenant.map(str::to_string), kind };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink.record(&event)));
+        let failure = match outcome {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "the audit sink panicked".to_string(),
+        };
+        self.settings.audit_failures.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(target: "tenantry::audit", event = %event.kind, tenant = ?event.tenant, "{failure}");
     }
 }

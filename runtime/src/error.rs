@@ -50,6 +50,23 @@ pub enum Error {
         tenant: String,
     },
 
+    /// A policy refused the access; no SQL ran.
+    #[error("tenant `{tenant}` denied{}: {reason}", match (repository, method) { (Some(r), Some(m)) => format!(" for {r}::{m}"), _ => String::new() })]
+    Denied {
+        /// The tenant, or `unscoped`.
+        tenant: String,
+        /// The repository trait, for a denied call.
+        repository: Option<&'static str>,
+        /// The method, for a denied call.
+        method: Option<&'static str>,
+        /// The policy's reason.
+        reason: String,
+    },
+
+    /// A job claim was refused: tampered with, expired, or for an unknown tenant.
+    #[error("job claim refused: {0}")]
+    InvalidClaim(String),
+
     /// An unscoped guard was asked for without a reason.
     #[error("an unscoped guard needs a non-empty reason")]
     MissingReason,

@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use futures_core::stream::BoxStream;
 use sqlx::pool::PoolConnection;
-use sqlx::{Database, Pool};
+use sqlx::{Database, Pool, Transaction};
 
-use crate::{TenantId, TenantKey};
+use crate::{ScopedTx, TenantId, TenantKey};
 
 mod sealed {
     pub trait Sealed {}
@@ -85,24 +85,38 @@ impl fmt::Debug for Unscoped {
     }
 }
 
-/// A connection a generated method runs its statement on.
+/// A connection a generated method runs its statement on: one from the pool, or the
+/// transaction's.
 #[doc(hidden)]
-pub struct Conn<'c, DB: Database> {
-    inner: PoolConnection<DB>,
-    _guard: std::marker::PhantomData<&'c ()>,
+pub enum Conn<'c, DB: Database> {
+    Pooled(PoolConnection<DB>),
+    Tx(tokio::sync::MutexGuard<'c, Transaction<'static, DB>>),
 }
 
 impl<DB: Database> Deref for Conn<'_, DB> {
     type Target = DB::Connection;
     fn deref(&self) -> &DB::Connection {
-        &self.inner
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Tx(t) => t,
+        }
     }
 }
 
 impl<DB: Database> DerefMut for Conn<'_, DB> {
     fn deref_mut(&mut self) -> &mut DB::Connection {
-        &mut self.inner
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Tx(t) => t,
+        }
     }
+}
+
+fn pooled<'c, DB: Database>(
+    pool: &Pool<DB>,
+) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send + 'static {
+    let acquire = pool.acquire();
+    async move { Ok(Conn::Pooled(acquire.await?)) }
 }
 
 /// Implemented by the guards a tenant-confined method accepts: [`Scope`].
@@ -116,7 +130,7 @@ impl<DB: Database> DerefMut for Conn<'_, DB> {
 )]
 pub trait ScopeGuard<DB: Database>: sealed::Sealed + Send + Sync {
     /// The tenant key type; it binds as the tenant column's SQL type.
-    type Tenant: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB> + fmt::Display + Send + Sync;
+    type Tenant: TenantKey + for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>;
 
     /// The tenant generated code binds to `:tenant`.
     fn tenant(&self) -> &Self::Tenant;
@@ -152,8 +166,7 @@ where
     }
 
     fn connection<'c>(&'c self, pool: &'c Pool<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send {
-        let acquire = pool.acquire();
-        async move { Ok(Conn { inner: acquire.await?, _guard: std::marker::PhantomData }) }
+        pooled(pool)
     }
 
     fn fetch<'a>(&'a self, pool: &'a Pool<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
@@ -193,8 +206,7 @@ impl<DB: Database> UnscopedGuard<DB> for Unscoped {
     }
 
     fn connection<'c>(&'c self, pool: &'c Pool<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send {
-        let acquire = pool.acquire();
-        async move { Ok(Conn { inner: acquire.await?, _guard: std::marker::PhantomData }) }
+        pooled(pool)
     }
 
     fn fetch<'a>(&'a self, pool: &'a Pool<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
@@ -203,5 +215,45 @@ impl<DB: Database> UnscopedGuard<DB> for Unscoped {
         DB::Arguments: sqlx::IntoArguments<DB>,
     {
         query.fetch(pool)
+    }
+}
+
+impl<DB: Database, K: TenantKey> sealed::Sealed for ScopedTx<DB, K> {}
+
+impl<DB: Database, K> ScopeGuard<DB> for ScopedTx<DB, K>
+where
+    K: TenantKey + for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    type Tenant = K;
+
+    fn tenant(&self) -> &K {
+        ScopedTx::tenant(self)
+    }
+
+    async fn connection<'c>(&'c self, _pool: &'c Pool<DB>) -> Result<Conn<'c, DB>, sqlx::Error> {
+        match &self.tx {
+            Some(tx) => Ok(Conn::Tx(tx.lock().await)),
+            // `commit`/`rollback` consume the guard, so a finished transaction cannot
+            // be borrowed here.
+            None => Err(sqlx::Error::Protocol("the transaction is already finished".into())),
+        }
+    }
+
+    fn fetch<'a>(&'a self, pool: &'a Pool<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
+    where
+        for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+        DB::Arguments: sqlx::IntoArguments<DB>,
+    {
+        use futures_util::{StreamExt, stream};
+        // The rows borrow the locked connection; fetching them whole keeps the stream
+        // free of a self-reference.
+        let rows = async move {
+            let mut conn = ScopeGuard::connection(self, pool).await?;
+            query.fetch_all(&mut *conn).await
+        };
+        Box::pin(stream::once(rows).flat_map(|outcome| match outcome {
+            Ok(rows) => stream::iter(rows.into_iter().map(Ok)).left_stream(),
+            Err(e) => stream::iter(vec![Err(e)]).right_stream(),
+        }))
     }
 }

@@ -37,20 +37,28 @@
 //!
 //! See the README for the rules, the compile errors and the supported SQL.
 
+pub mod audit;
+#[cfg(feature = "claims")]
+mod claim;
 mod db;
 mod error;
 mod guard;
+pub mod policy;
 mod tenant;
+mod tx;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
-pub use db::Db;
+#[cfg(feature = "claims")]
+pub use claim::JobClaim;
+pub use db::{Db, DbBuilder};
 pub use error::{Error, Result};
 pub use guard::{Scope, ScopeGuard, Unscoped, UnscopedGuard};
 pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey};
 pub use tenantry_macros::tenant_repository;
+pub use tx::ScopedTx;
 
 /// The rows of a streamed read, decoded one at a time: declare a method
 /// `fn name(&self, ...) -> tenantry::RowStream<'_, T>;` for reads too large to collect.

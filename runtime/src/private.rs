@@ -1,13 +1,16 @@
 //! What generated code needs; not a public API.
 
 use std::fmt::Display;
+use std::time::Instant;
 
 pub use futures_core;
 pub use futures_util;
 pub use sqlx;
 
+use crate::audit::AuditKind;
 pub use crate::guard::Conn;
-use crate::{Error, Result};
+use crate::policy::{Access, Action, Verdict};
+use crate::{Db, Error, Result, TenantKey};
 
 /// What generated code knows of a method, for errors and audit.
 #[derive(Debug)]
@@ -28,6 +31,94 @@ pub fn failed<T: Display + ?Sized>(m: &'static Method, tenant: &T, source: sqlx:
 
 /// The tenant display for unscoped methods.
 pub const UNSCOPED: &str = "unscoped";
+
+/// One repository call in flight: the policy has allowed it; its span and clock run
+/// only when someone listens (a `tracing` subscriber or an audit sink), so a plain `Db`
+/// pays two branches.
+pub struct Call<'a, DB: sqlx::Database> {
+    db: &'a Db<DB>,
+    m: &'static Method,
+    watched: Option<Watched>,
+}
+
+struct Watched {
+    start: Instant,
+    span: tracing::Span,
+    tenant: Option<String>,
+}
+
+/// Runs the policy for a call and starts its span. `tenant` is `None` for unscoped calls.
+pub async fn begin<'a, DB, K>(db: &'a Db<DB>, m: &'static Method, tenant: Option<&K>) -> Result<Call<'a, DB>>
+where
+    DB: sqlx::Database,
+    K: TenantKey,
+{
+    let settings = db.settings();
+    let span = tracing::info_span!(
+        target: "tenantry",
+        "tenantry.query",
+        tenant = tracing::field::Empty,
+        repository = m.repository,
+        method = m.name,
+        kind = if m.writes { "write" } else { "read" },
+        rows = tracing::field::Empty,
+        duration_us = tracing::field::Empty,
+    );
+    if settings.policy.is_none() && settings.audit.is_none() && span.is_disabled() {
+        return Ok(Call { db, m, watched: None });
+    }
+    let key = tenant.map(|t| t.key_str());
+    if let Some(policy) = &settings.policy {
+        let access = Access {
+            tenant: key.as_deref(),
+            action: Action::Call { repository: m.repository, method: m.name, writes: m.writes },
+        };
+        let outcome = match policy.check(&access) {
+            Verdict::Allow => Ok(()),
+            Verdict::Deny(reason) => Err(reason),
+            Verdict::Async => policy.check_async(&access).await,
+        };
+        if let Err(reason) = outcome {
+            db.record(
+                key.as_deref(),
+                AuditKind::CallDenied { repository: m.repository, method: m.name, reason: reason.clone() },
+            );
+            return Err(Error::Denied {
+                tenant: key.as_deref().unwrap_or(UNSCOPED).to_string(),
+                repository: Some(m.repository),
+                method: Some(m.name),
+                reason,
+            });
+        }
+    }
+    if let Some(k) = &key {
+        span.record("tenant", k.as_ref());
+    }
+    Ok(Call { db, m, watched: Some(Watched { start: Instant::now(), span, tenant: key.map(|k| k.into_owned()) }) })
+}
+
+impl<DB: sqlx::Database> Call<'_, DB> {
+    /// Records the outcome: rows (when known) and duration on the span, and an audit
+    /// event.
+    pub fn end<T>(self, result: Result<T>, rows: impl FnOnce(&T) -> Option<u64>) -> Result<T> {
+        let Some(w) = self.watched else { return result };
+        let duration = w.start.elapsed();
+        w.span.record("duration_us", duration.as_micros() as u64);
+        let (repository, method, writes) = (self.m.repository, self.m.name, self.m.writes);
+        let kind = match &result {
+            Ok(v) => {
+                let rows = rows(v);
+                if let Some(n) = rows {
+                    w.span.record("rows", n);
+                }
+                AuditKind::QueryDone { repository, method, writes, rows, duration }
+            }
+            Err(e) => AuditKind::QueryFailed { repository, method, writes, error: e.to_string(), duration },
+        };
+        self.db.record(w.tenant.as_deref(), kind);
+        result
+    }
+}
 
 /// The single row of a stream, or `NotFound`/`TooManyRows`.
 pub async fn exactly_one<O, T: Display + ?Sized>(
@@ -76,4 +167,24 @@ where
     use futures_util::StreamExt;
     use sqlx::Row;
     Box::pin(rows.map(move |row| row.and_then(|row| row.try_get::<T, usize>(0)).map_err(|e| failed(m, tenant, e))))
+}
+
+/// Runs the policy when the stream is first polled, then yields the rows `make` opens.
+pub fn guarded_stream<'a, DB, T, K>(
+    db: &'a Db<DB>,
+    m: &'static Method,
+    tenant: Option<&'a K>,
+    make: impl FnOnce() -> crate::RowStream<'a, T> + Send + 'a,
+) -> crate::RowStream<'a, T>
+where
+    DB: sqlx::Database,
+    T: Send + 'a,
+    K: TenantKey,
+{
+    use futures_util::{StreamExt, stream};
+    let start = async move { begin(db, m, tenant).await.map(|_call| make()) };
+    Box::pin(stream::once(start).flat_map(|opened| match opened {
+        Ok(rows) => rows.left_stream(),
+        Err(e) => stream::iter([Err(e)]).right_stream(),
+    }))
 }

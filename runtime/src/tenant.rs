@@ -1,5 +1,6 @@
 //! Tenant identifiers: validated once, at the edge, so that a guard never carries junk.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -165,14 +166,52 @@ where
     }
 }
 
-/// A type that identifies tenants: [`TenantId`] for slugs, `i64`/`i32` for integer keys.
+/// A type that identifies tenants: [`TenantId`] for slugs, `i64`/`i32` for integer keys,
+/// `uuid::Uuid` with the `uuid` feature.
 ///
-/// The key binds as the tenant column's SQL type; it must be cheap to clone.
-pub trait TenantKey: Clone + fmt::Debug + fmt::Display + Send + Sync + 'static {}
+/// The key binds as the tenant column's SQL type; it must be cheap to clone. Policies and
+/// audit see it as text ([`TenantKey::key_str`]); job claims carry it as text and parse it
+/// back ([`TenantKey::parse_key`]).
+pub trait TenantKey: Clone + fmt::Debug + fmt::Display + Send + Sync + 'static {
+    /// The key as text, for policies, audit and claims.
+    fn key_str(&self) -> Cow<'_, str>;
 
-impl TenantKey for TenantId {}
-impl TenantKey for i64 {}
-impl TenantKey for i32 {}
+    /// Parses a key written by [`TenantKey::key_str`]; `None` when it is not one.
+    fn parse_key(s: &str) -> Option<Self>;
+}
+
+impl TenantKey for TenantId {
+    fn key_str(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self.as_str())
+    }
+    fn parse_key(s: &str) -> Option<Self> {
+        TenantId::parse(s).ok()
+    }
+}
+
+macro_rules! integer_keys {
+    ($($t:ty),*) => {$(
+        impl TenantKey for $t {
+            fn key_str(&self) -> Cow<'_, str> {
+                Cow::Owned(self.to_string())
+            }
+            fn parse_key(s: &str) -> Option<Self> {
+                s.parse().ok()
+            }
+        }
+    )*};
+}
+integer_keys!(i64, i32);
+
+#[cfg(feature = "uuid")]
+impl TenantKey for uuid::Uuid {
+    fn key_str(&self) -> Cow<'_, str> {
+        Cow::Owned(self.to_string())
+    }
+    fn parse_key(s: &str) -> Option<Self> {
+        uuid::Uuid::parse_str(s).ok()
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,176 @@
+//! [`JobClaim`]: hand a tenant to a background job without handing it a guard.
+//!
+//! A guard lives in memory; a job crosses a queue. The claim is a signed, expiring
+//! statement "this job acts for tenant X", made only from a [`Scope`]; the worker turns
+//! it back into a `Scope` through [`Db::redeem`], which checks the signature and the
+//! expiry, re-runs the policy and audits the outcome.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use sqlx::Database;
+
+use crate::audit::AuditKind;
+use crate::{Db, Error, Result, Scope, TenantKey};
+
+/// The shortest key accepted for signing claims, in bytes.
+pub const MIN_CLAIM_KEY_LEN: usize = 32;
+
+/// A signed, expiring token naming the tenant a background job acts for.
+///
+/// Serialisable with serde, so it travels in any job payload.
+///
+/// ```
+/// # async fn demo() -> tenantry::Result<()> {
+/// use std::time::Duration;
+/// use tenantry::{Db, JobClaim, TenantId};
+/// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+/// let db: Db<sqlx::Sqlite> = Db::builder(pool).claim_key([7u8; 32]).build();
+/// let scope = db.scope(TenantId::parse("acme")?)?;
+/// let claim: JobClaim = db.claim(&scope, Duration::from_secs(600))?;
+/// // ... the claim crosses a queue as JSON ...
+/// let back: tenantry::Scope = db.redeem(&claim)?;
+/// assert_eq!(back.tenant().as_str(), "acme");
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct JobClaim {
+    /// The tenant, as text.
+    pub tenant: String,
+    /// Seconds since the Unix epoch when the claim was made.
+    pub issued_at: u64,
+    /// Seconds since the Unix epoch after which the claim is refused.
+    pub expires_at: u64,
+    /// HMAC-SHA256 over the fields above, hex.
+    pub signature: String,
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn mac(key: &[u8], tenant: &str, issued_at: u64, expires_at: u64) -> Result<Hmac<Sha256>> {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .map_err(|_| Error::InvalidClaim("the claim key is unusable".to_string()))?;
+    // Length-prefixed so that no two field tuples share a byte string.
+    mac.update(b"tenantry-claim-v1");
+    mac.update(&(tenant.len() as u64).to_be_bytes());
+    mac.update(tenant.as_bytes());
+    mac.update(&issued_at.to_be_bytes());
+    mac.update(&expires_at.to_be_bytes());
+    Ok(mac)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+impl<DB: Database> Db<DB> {
+    fn claim_key(&self) -> Result<&[u8]> {
+        match &self.settings().claim_key {
+            Some(k) if k.len() >= MIN_CLAIM_KEY_LEN => Ok(k),
+            Some(_) => Err(Error::InvalidClaim(format!("the claim key must be at least {MIN_CLAIM_KEY_LEN} bytes"))),
+            None => Err(Error::InvalidClaim("no claim key configured: use `Db::builder(..).claim_key(..)`".into())),
+        }
+    }
+
+    /// Signs a claim for `scope`'s tenant, valid for `ttl`.
+    pub fn claim<K: TenantKey>(&self, scope: &Scope<K>, ttl: Duration) -> Result<JobClaim> {
+        let key = self.claim_key()?;
+        let tenant = scope.tenant().key_str().into_owned();
+        let issued_at = now();
+        let expires_at = issued_at.saturating_add(ttl.as_secs().max(1));
+        let signature = hex(&mac(key, &tenant, issued_at, expires_at)?.finalize().into_bytes());
+        self.record(Some(&tenant), AuditKind::ClaimIssued);
+        Ok(JobClaim { tenant, issued_at, expires_at, signature })
+    }
+
+    /// Turns a claim back into a scope: signature, expiry, tenant key and policy are
+    /// checked, and the outcome is audited either way.
+    pub fn redeem<K: TenantKey>(&self, claim: &JobClaim) -> Result<Scope<K>> {
+        let refuse = |reason: String| {
+            self.record(Some(&claim.tenant), AuditKind::ClaimRefused { reason: reason.clone() });
+            Error::InvalidClaim(reason)
+        };
+        let key = self.claim_key()?;
+        let signature = unhex(&claim.signature).ok_or_else(|| refuse("the signature is not hex".to_string()))?;
+        mac(key, &claim.tenant, claim.issued_at, claim.expires_at)?.verify_slice(&signature).map_err(|_| {
+            refuse("the signature does not match: the claim was altered or signed with another key".to_string())
+        })?;
+        if now() > claim.expires_at {
+            return Err(refuse(format!("the claim expired at {} (Unix seconds)", claim.expires_at)));
+        }
+        let tenant = K::parse_key(&claim.tenant)
+            .ok_or_else(|| refuse(format!("`{}` is not a valid tenant key", claim.tenant)))?;
+        let scope = self.scope(tenant).inspect_err(|e| {
+            self.record(Some(&claim.tenant), AuditKind::ClaimRefused { reason: e.to_string() });
+        })?;
+        self.record(Some(&claim.tenant), AuditKind::ClaimRedeemed);
+        Ok(scope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TenantId;
+
+    async fn db() -> Db<sqlx::Sqlite> {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        Db::builder(pool).claim_key(*b"0123456789abcdef0123456789abcdef").build()
+    }
+
+    #[tokio::test]
+    async fn a_claim_round_trips_through_json() {
+        let db = db().await;
+        let scope = db.scope(TenantId::parse("acme").unwrap()).unwrap();
+        let claim = db.claim(&scope, Duration::from_secs(60)).unwrap();
+        let json = serde_json::to_string(&claim).unwrap();
+        let back: JobClaim = serde_json::from_str(&json).unwrap();
+        let scope: Scope = db.redeem(&back).unwrap();
+        assert_eq!(scope.tenant().as_str(), "acme");
+    }
+
+    #[tokio::test]
+    async fn tampered_and_expired_claims_are_refused() {
+        let db = db().await;
+        let scope = db.scope(TenantId::parse("acme").unwrap()).unwrap();
+        let claim = db.claim(&scope, Duration::from_secs(60)).unwrap();
+
+        let other_tenant = JobClaim { tenant: "globex".into(), ..claim.clone() };
+        let err = db.redeem::<TenantId>(&other_tenant).unwrap_err();
+        assert!(err.to_string().contains("signature does not match"), "{err}");
+
+        let longer = JobClaim { expires_at: claim.expires_at + 3600, ..claim.clone() };
+        assert!(matches!(db.redeem::<TenantId>(&longer), Err(Error::InvalidClaim(_))));
+
+        let garbage = JobClaim { signature: "zz".into(), ..claim.clone() };
+        assert!(matches!(db.redeem::<TenantId>(&garbage), Err(Error::InvalidClaim(_))));
+
+        // Expired: sign one whose window closed, with the real key.
+        let key = *b"0123456789abcdef0123456789abcdef";
+        let signature = hex(&mac(&key, "acme", 10, 20).unwrap().finalize().into_bytes());
+        let old = JobClaim { tenant: "acme".into(), issued_at: 10, expires_at: 20, signature };
+        let err = db.redeem::<TenantId>(&old).unwrap_err();
+        assert!(err.to_string().contains("expired"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn another_key_does_not_verify() {
+        let db = db().await;
+        let scope = db.scope(TenantId::parse("acme").unwrap()).unwrap();
+        let claim = db.claim(&scope, Duration::from_secs(60)).unwrap();
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let other: Db<sqlx::Sqlite> = Db::builder(pool).claim_key([9u8; 32]).build();
+        assert!(other.redeem::<TenantId>(&claim).is_err());
+    }
+}
