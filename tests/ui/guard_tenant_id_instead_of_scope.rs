@@ -1,0 +1,21 @@
+// A tenant id is not a guard: only `db.scope(tenant)` makes one.
+use tenantry::{Db, Result, TenantId, tenant_repository};
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Invoice {
+    pub id: i64,
+    pub amount_cents: i64,
+}
+
+#[tenant_repository(backends(postgres))]
+pub trait Invoices {
+    #[sql("SELECT id, amount_cents FROM invoices WHERE tenant_id = :tenant AND id = :id")]
+    async fn find(&self, id: i64) -> Result<Option<Invoice>>;
+}
+
+pub async fn handler(db: &Db<sqlx::Postgres>, tenant: TenantId) -> Result<Option<Invoice>> {
+    let invoices = InvoicesRepo::new(db);
+    invoices.find(&tenant, 42).await
+}
+
+fn main() {}

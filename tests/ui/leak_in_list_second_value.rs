@@ -1,0 +1,16 @@
+// IN with a second value admits another tenant.
+use tenantry::{Result, tenant_repository};
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Invoice {
+    pub id: i64,
+    pub amount_cents: i64,
+}
+
+#[tenant_repository(backends(postgres))]
+pub trait Invoices {
+    #[sql("SELECT id, amount_cents FROM invoices WHERE tenant_id IN (:tenant, :other)")]
+    async fn list(&self, other: &str) -> Result<Vec<Invoice>>;
+}
+
+fn main() {}

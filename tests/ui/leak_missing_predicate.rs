@@ -1,0 +1,16 @@
+// A SELECT that never mentions the tenant.
+use tenantry::{Result, tenant_repository};
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Invoice {
+    pub id: i64,
+    pub amount_cents: i64,
+}
+
+#[tenant_repository(backends(postgres))]
+pub trait Invoices {
+    #[sql("SELECT id, amount_cents FROM invoices WHERE id = :id")]
+    async fn find(&self, id: i64) -> Result<Option<Invoice>>;
+}
+
+fn main() {}

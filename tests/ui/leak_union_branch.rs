@@ -1,0 +1,18 @@
+// The second UNION branch is not confined.
+use tenantry::{Result, tenant_repository};
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Invoice {
+    pub id: i64,
+    pub amount_cents: i64,
+}
+
+#[tenant_repository(backends(postgres))]
+pub trait Invoices {
+    #[sql(
+        "SELECT id, amount_cents FROM invoices WHERE tenant_id = :tenant UNION SELECT id, amount_cents FROM archived_invoices"
+    )]
+    async fn all(&self) -> Result<Vec<Invoice>>;
+}
+
+fn main() {}

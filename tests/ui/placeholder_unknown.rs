@@ -1,0 +1,16 @@
+// A placeholder with no argument of that name.
+use tenantry::{Result, tenant_repository};
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Invoice {
+    pub id: i64,
+    pub amount_cents: i64,
+}
+
+#[tenant_repository(backends(postgres))]
+pub trait Invoices {
+    #[sql("SELECT id, amount_cents FROM invoices WHERE tenant_id = :tenant AND id = :invoice_id")]
+    async fn find(&self, id: i64) -> Result<Option<Invoice>>;
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+// The return type must be `tenantry::Result<...>`.
+use tenantry::tenant_repository;
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Invoice {
+    pub id: i64,
+    pub amount_cents: i64,
+}
+
+#[tenant_repository(backends(postgres))]
+pub trait Invoices {
+    #[sql("SELECT id, amount_cents FROM invoices WHERE tenant_id = :tenant")]
+    async fn list(&self) -> Vec<Invoice>;
+}
+
+fn main() {}
