@@ -46,6 +46,8 @@ mod guard;
 pub mod policy;
 mod tenant;
 mod tx;
+#[cfg(feature = "axum")]
+pub mod web;
 
 #[doc(hidden)]
 #[path = "private.rs"]
