@@ -28,14 +28,14 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AssignmentTarget, BinaryOperator, ConflictTarget, Delete, Expr, FromTable, Insert, JoinConstraint, JoinOperator,
-    ObjectName, OnConflictAction, OnInsert, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr,
-    SetOperator, Spanned, SqliteOnConflict, Statement, TableFactor, TableObject, TableWithJoins, Update,
+    AssignmentTarget, BinaryOperator, ConflictTarget, DataType, Delete, Expr, FromTable, Insert, JoinConstraint,
+    JoinOperator, ObjectName, OnConflictAction, OnInsert, Query, Select, SelectItem, SelectItemQualifiedWildcardKind,
+    SetExpr, SetOperator, Spanned, SqliteOnConflict, Statement, TableFactor, TableObject, TableWithJoins, Update,
     UpdateTableFromKind, Value, Visit, Visitor,
 };
 use sqlparser::tokenizer::{Location, Span};
 
-use crate::{Schema, StatementKind, TENANT_PLACEHOLDER, Violation, same_name};
+use crate::{Backend, Schema, StatementKind, TENANT_PLACEHOLDER, Violation, same_name};
 
 /// Table functions that read no table: safe to use in FROM of a scoped statement.
 const PURE_TABLE_FUNCTIONS: &[&str] = &[
@@ -137,10 +137,17 @@ pub(crate) fn span_of_statement(statement: &Statement, sql: &str) -> Option<(usi
 }
 
 /// Checks every confinement rule; returns every violation found.
-pub(crate) fn check(statement: &Statement, sql: &str, schema: &Schema, tenant_uses: usize) -> Vec<Violation> {
+pub(crate) fn check(
+    statement: &Statement,
+    sql: &str,
+    schema: &Schema,
+    backend: Backend,
+    tenant_uses: usize,
+) -> Vec<Violation> {
     let mut c = Checker {
         sql,
         schema,
+        backend,
         problems: Vec::new(),
         tenant_reached: false,
         seen_relations: HashSet::new(),
@@ -243,6 +250,7 @@ struct Output {
 struct Checker<'s> {
     sql: &'s str,
     schema: &'s Schema,
+    backend: Backend,
     problems: Vec<Violation>,
     /// Whether some `:tenant` was consumed as a confining value.
     tenant_reached: bool,
@@ -254,6 +262,30 @@ struct Checker<'s> {
 impl<'s> Checker<'s> {
     fn tc(&self) -> &str {
         &self.schema.tenant_column
+    }
+
+    /// Whether `e` is the `:tenant` placeholder, in parentheses or cast to a type that
+    /// keeps every value as it is (see [`lossless_cast`]).
+    fn is_tenant(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Nested(inner) => self.is_tenant(inner),
+            Expr::Cast { expr, data_type, .. } => lossless_cast(data_type, self.backend) && self.is_tenant(expr),
+            Expr::Value(v) => {
+                matches!(&v.value, Value::Placeholder(p) if p.strip_prefix(':') == Some(TENANT_PLACEHOLDER))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the `pos`-th item of a SELECT is `:tenant` itself.
+    fn select_item_is_tenant(&self, q: &Query, pos: usize) -> bool {
+        match q.body.as_ref() {
+            SetExpr::Select(s) => match s.projection.get(pos) {
+                Some(SelectItem::UnnamedExpr(e)) | Some(SelectItem::ExprWithAlias { expr: e, .. }) => self.is_tenant(e),
+                _ => false,
+            },
+            _ => false,
+        }
     }
 
     fn problem(&mut self, problem: String, fix: String, span: Option<(usize, usize)>) {
@@ -399,7 +431,7 @@ impl<'s> Checker<'s> {
             });
         }
         self.confine(&mut level, outer);
-        self.report_unconfined(&level, ctx, select.selection.is_some());
+        self.report_unconfined(&level, outer, ctx, select.selection.is_some());
 
         let mut chain: Vec<&[Source]> = outer.to_vec();
         chain.push(&level.sources);
@@ -572,8 +604,8 @@ impl<'s> Checker<'s> {
                 let table = last_part(name);
                 let binding = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or(table.clone());
                 let display = match alias {
-                    Some(a) => format!("{name} {}", a.name.value),
-                    None => name.to_string(),
+                    Some(a) => format!("{} {}", unquoted(name), a.name.value),
+                    None => unquoted(name),
                 };
                 let span = name.0.last().and_then(|p| p.as_ident()).and_then(|i| locate(self.sql, i.span));
                 let kind = if args.is_some() {
@@ -682,13 +714,12 @@ impl<'s> Checker<'s> {
                 for c in 0..level.groups[g].conjuncts.len() {
                     match level.groups[g].conjuncts[c] {
                         Conj::Expr(e) => {
-                            let Some((a, b)) = equality(e) else { continue };
-                            for (target, other) in [(a, b), (b, a)] {
+                            for (target, other) in equalities(e).into_iter().flat_map(|(a, b)| [(a, b), (b, a)]) {
                                 let Some(idx) = self.owned_tenant_column(target, level) else { continue };
                                 if level.sources[idx].confined || !level.groups[g].filters.contains(&idx) {
                                     continue;
                                 }
-                                if is_tenant_placeholder(other) {
+                                if self.is_tenant(other) {
                                     self.tenant_reached = true;
                                 } else if !self.is_anchor(other, level, outer) {
                                     continue;
@@ -727,7 +758,7 @@ impl<'s> Checker<'s> {
 
     /// Whether `e` provably equals the tenant: `:tenant`, or a confined tenant column.
     fn is_anchor(&self, e: &Expr, level: &Level<'_>, outer: &[&[Source]]) -> bool {
-        if is_tenant_placeholder(e) {
+        if self.is_tenant(e) {
             return true;
         }
         let Some((depth, idx)) = self.resolve(e, level, outer) else { return false };
@@ -781,14 +812,14 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn report_unconfined(&mut self, level: &Level<'_>, ctx: &str, has_where: bool) {
+    fn report_unconfined(&mut self, level: &Level<'_>, outer: &[&[Source]], ctx: &str, has_where: bool) {
         let multi = level.sources.len() > 1;
         for (idx, s) in level.sources.iter().enumerate() {
             if s.confined || !matches!(s.kind, SourceKind::Owned) {
                 continue;
             }
             let column = if multi { format!("{}.{}", s.binding, self.tc()) } else { self.tc().to_string() };
-            let hint = self.hint(level, idx);
+            let hint = self.hint(level, idx, outer);
             let anchor = level
                 .sources
                 .iter()
@@ -822,7 +853,7 @@ impl<'s> Checker<'s> {
     }
 
     /// Explains why the conditions that mention a source's tenant column do not count.
-    fn hint(&self, level: &Level<'_>, idx: usize) -> String {
+    fn hint(&self, level: &Level<'_>, idx: usize, outer: &[&[Source]]) -> String {
         let s = &level.sources[idx];
         let multi = level.sources.len() > 1;
         for g in &level.groups {
@@ -835,7 +866,7 @@ impl<'s> Checker<'s> {
                 if !g.filters.contains(&idx) {
                     return format!(": `{text}` is in the ON of a {}, which does not filter `{}`", g.clause, s.display);
                 }
-                return format!(": {}", self.describe(e, level));
+                return format!(": {}", self.describe(e, level, outer));
             }
         }
         // Nothing at top level: maybe it hides inside an OR, NOT or CASE.
@@ -852,22 +883,61 @@ impl<'s> Checker<'s> {
         String::new()
     }
 
-    fn describe(&self, e: &Expr, level: &Level<'_>) -> String {
+    fn describe(&self, e: &Expr, level: &Level<'_>, outer: &[&[Source]]) -> String {
         let text = truncate(&e.to_string());
+        let tc = self.tc();
         match strip(e) {
-            Expr::BinaryOp { left, op: BinaryOperator::Or, .. } => {
-                let _ = left;
+            Expr::BinaryOp { op: BinaryOperator::Or, .. } => {
                 format!("`{text}` is under OR, so rows of other tenants can match the other branch")
             }
             Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => {
                 let (l, r) = (strip(left), strip(right));
+                if let (Expr::Tuple(ls), Expr::Tuple(rs)) = (l, r)
+                    && let Some((a, b)) =
+                        ls.iter().zip(rs).find(|(a, b)| mentions_column(a, tc) || mentions_column(b, tc))
+                {
+                    // A row-value equality confines pair by pair: explain the tenant's pair.
+                    let pair = Expr::BinaryOp {
+                        left: Box::new(a.clone()),
+                        op: BinaryOperator::Eq,
+                        right: Box::new(b.clone()),
+                    };
+                    return self.describe(&pair, level, outer);
+                }
+                let is_column = |x: &Expr| matches!(x, Expr::Identifier(_) | Expr::CompoundIdentifier(_));
+                let lossy_cast = [left, right].into_iter().map(|x| strip_nested(x)).find(|x| {
+                    matches!(x, Expr::Cast { expr, .. } if is_placeholder(strip(expr))) && !self.is_tenant(x)
+                });
                 if l == r {
                     format!("`{text}` compares the column with itself and is always true")
+                } else if let Some(Expr::Cast { data_type, .. }) = lossy_cast {
+                    format!(
+                        "`{text}` casts the placeholder to `{data_type}`, which can change the value (shorten it, round it or parse a number out of it) and so match another tenant's id"
+                    )
+                } else if !is_column(l) && !is_column(r) && (mentions_column(l, tc) || mentions_column(r, tc)) {
+                    let wrapped = if mentions_column(l, tc) { l } else { r };
+                    let around = match wrapped {
+                        Expr::Function(f) => format!("`{}(...)`", f.name),
+                        Expr::Cast { .. } => "a cast".to_string(),
+                        _ => "an expression".to_string(),
+                    };
+                    format!(
+                        "`{text}` wraps the tenant column in {around}; only the bare column compared with `:tenant` confines"
+                    )
+                } else if [l, r]
+                    .into_iter()
+                    .any(|x| is_literal(x) && x.to_string().contains(&format!(":{TENANT_PLACEHOLDER}")))
+                {
+                    format!("`{text}` compares with a string literal, not the placeholder: `:tenant` in quotes is text")
                 } else if is_placeholder(l) || is_placeholder(r) || is_literal(l) || is_literal(r) {
                     format!(
                         "`{text}` compares the tenant column with a value other than `:tenant`; the tenant must come from the scope guard"
                     )
-                } else if self.resolve(l, level, &[]).is_some() && self.resolve(r, level, &[]).is_some() {
+                } else if matches!(l, Expr::Subquery(_)) || matches!(r, Expr::Subquery(_)) {
+                    format!(
+                        "`{text}` compares the tenant column with a subquery's result; only `:tenant` or the tenant column of a confined table confines"
+                    )
+                } else if self.resolve(l, level, outer).is_some() && self.resolve(r, level, outer).is_some() {
                     format!("`{text}` ties it to a table that is not confined itself")
                 } else {
                     format!("`{text}` does not compare the tenant column with `:tenant`")
@@ -878,6 +948,9 @@ impl<'s> Checker<'s> {
                 format!("`{text}` admits more than one value; only `= :tenant` confines")
             }
             Expr::InList { negated: true, .. } => format!("`{text}` excludes values instead of confining to one"),
+            Expr::InSubquery { .. } => {
+                format!("`{text}` admits whatever the subquery returns; only `= :tenant` confines")
+            }
             Expr::Between { .. } => format!("`{text}` is a range; only `= :tenant` confines"),
             Expr::Like { .. } | Expr::ILike { .. } | Expr::SimilarTo { .. } => {
                 format!("`{text}` is a pattern match; only `= :tenant` confines")
@@ -925,7 +998,7 @@ impl<'s> Checker<'s> {
             if !ins.assignments.is_empty() {
                 // MySQL's `INSERT INTO t SET a = 1, ...`
                 match ins.assignments.iter().find(|a| assigns(&a.target, &tc)) {
-                    Some(a) if is_tenant_placeholder(&a.value) => self.tenant_reached = true,
+                    Some(a) if self.is_tenant(&a.value) => self.tenant_reached = true,
                     Some(a) => self.problem(
                         format!("INSERT into `{table}`{ctx} sets `{tc}` to `{}` instead of `:tenant`", a.value),
                         format!("write `{tc} = :tenant`"),
@@ -1061,7 +1134,7 @@ impl<'s> Checker<'s> {
         {
             for (n, row) in values.rows.iter().enumerate() {
                 match row.content.get(pos) {
-                    Some(v) if is_tenant_placeholder(v) => self.tenant_reached = true,
+                    Some(v) if self.is_tenant(v) => self.tenant_reached = true,
                     Some(v) => self.problem(
                         format!(
                             "INSERT into `{table}`{ctx}: VALUES row {} sets `{tc}` to `{v}` instead of `:tenant`",
@@ -1087,7 +1160,7 @@ impl<'s> Checker<'s> {
         let out = self.query(source, outer, &format!(" in the SELECT of INSERT{ctx}"));
         match out.positions {
             Some(p) if p.get(pos) == Some(&true) => {
-                if select_item_is_placeholder(source, pos) {
+                if self.select_item_is_tenant(source, pos) {
                     self.tenant_reached = true;
                 }
             }
@@ -1104,7 +1177,6 @@ impl<'s> Checker<'s> {
     /// `t.tenant_id = :tenant` or `t.tenant_id = excluded.tenant_id` in an upsert's
     /// DO UPDATE WHERE: the existing row belongs to the tenant.
     fn guards_existing_row(&self, c: &Expr, target: &Source) -> bool {
-        let Some((a, b)) = equality(c) else { return false };
         let existing = |e: &Expr| match strip(e) {
             Expr::Identifier(id) => same_name(&id.value, self.tc()),
             Expr::CompoundIdentifier(p) if p.len() >= 2 => {
@@ -1113,11 +1185,11 @@ impl<'s> Checker<'s> {
             _ => false,
         };
         let proposed = |e: &Expr| {
-            is_tenant_placeholder(e)
+            self.is_tenant(e)
                 || matches!(strip(e), Expr::CompoundIdentifier(p) if p.len() == 2
                     && same_name(&p[0].value, "excluded") && same_name(&p[1].value, self.tc()))
         };
-        (existing(a) && proposed(b)) || (existing(b) && proposed(a))
+        equalities(c).into_iter().any(|(a, b)| (existing(a) && proposed(b)) || (existing(b) && proposed(a)))
     }
 
     /// `col = IF(tenant_id = :tenant, new, col)` or the CASE form: another tenant's row
@@ -1127,10 +1199,10 @@ impl<'s> Checker<'s> {
         let col = last_part(col);
         let is_col = |e: &Expr| column_name(e).is_some_and(|n| same_name(&n, &col));
         let guard = |e: &Expr| {
-            equality(e).is_some_and(|(a, b)| {
+            equalities(e).into_iter().any(|(a, b)| {
                 let tenant_col = |x: &Expr| column_name(x).is_some_and(|n| same_name(&n, self.tc()));
                 let value = |x: &Expr| {
-                    is_tenant_placeholder(x)
+                    self.is_tenant(x)
                         || matches!(strip(x), Expr::Function(f) if same_name(&last_part(&f.name), "values"))
                 };
                 (tenant_col(a) && value(b)) || (tenant_col(b) && value(a))
@@ -1215,7 +1287,7 @@ impl<'s> Checker<'s> {
             });
         }
         self.confine(&mut level, outer);
-        self.report_unconfined(&level, ctx, u.selection.is_some());
+        self.report_unconfined(&level, outer, ctx, u.selection.is_some());
         let mut chain: Vec<&[Source]> = outer.to_vec();
         chain.push(&level.sources);
         self.lateral_and_nested(&level, &chain, ctx);
@@ -1266,7 +1338,7 @@ impl<'s> Checker<'s> {
             });
         }
         self.confine(&mut level, outer);
-        self.report_unconfined(&level, ctx, d.selection.is_some());
+        self.report_unconfined(&level, outer, ctx, d.selection.is_some());
         let mut chain: Vec<&[Source]> = outer.to_vec();
         chain.push(&level.sources);
         self.lateral_and_nested(&level, &chain, ctx);
@@ -1297,7 +1369,7 @@ impl<'s> Checker<'s> {
             let at = (ident.span.start.line, ident.span.start.column);
             if !self.seen_relations.contains(&at) && !self.schema.is_shared(&last_part(&r)) {
                 self.problem(
-                    format!("table `{r}` is used in a construct tenantry cannot check for confinement"),
+                    format!("table `{}` is used in a construct tenantry cannot check for confinement", unquoted(&r)),
                     "rewrite the statement with plain SELECT/JOIN/subqueries, or move it to an `#[unscoped(reason = \"...\")]` method".to_string(),
                     locate(self.sql, ident.span),
                 );
@@ -1345,12 +1417,16 @@ fn conjuncts(e: &Expr) -> Vec<&Expr> {
     }
 }
 
-/// The two sides of `a = b` or `a IN (b)`.
-fn equality(e: &Expr) -> Option<(&Expr, &Expr)> {
+/// The pairs of values a condition holds equal: `a = b`, `a IN (b)`, and each pair of a
+/// row-value equality `(a, b) = (c, d)`, which means `a = c AND b = d`.
+fn equalities(e: &Expr) -> Vec<(&Expr, &Expr)> {
     match strip_nested(e) {
-        Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => Some((left, right)),
-        Expr::InList { expr, list, negated: false } if list.len() == 1 => Some((expr, &list[0])),
-        _ => None,
+        Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => match (strip_nested(left), strip_nested(right)) {
+            (Expr::Tuple(ls), Expr::Tuple(rs)) if ls.len() == rs.len() => ls.iter().zip(rs).collect(),
+            _ => vec![(left, right)],
+        },
+        Expr::InList { expr, list, negated: false } if list.len() == 1 => vec![(expr, &list[0])],
+        _ => Vec::new(),
     }
 }
 
@@ -1361,8 +1437,8 @@ fn strip_nested(e: &Expr) -> &Expr {
     }
 }
 
-/// Parentheses and casts around a value. A cast on the tenant *column* would be
-/// lossy-comparable, but casting the bound value is how PostgreSQL users write `:tenant::uuid`.
+/// Parentheses, and casts around a placeholder: what a value is, for resolving and for
+/// messages. Whether a cast keeps `:tenant` the tenant is [`lossless_cast`]'s call.
 fn strip(e: &Expr) -> &Expr {
     match e {
         Expr::Nested(inner) => strip(inner),
@@ -1379,8 +1455,33 @@ fn is_literal(e: &Expr) -> bool {
     matches!(e, Expr::Value(v) if !matches!(&v.value, Value::Placeholder(_)))
 }
 
-fn is_tenant_placeholder(e: &Expr) -> bool {
-    matches!(strip(e), Expr::Value(v) if matches!(&v.value, Value::Placeholder(p) if p.strip_prefix(':') == Some(TENANT_PLACEHOLDER)))
+/// Whether casting the bound tenant to `ty` keeps every value as it is (or fails), so that
+/// `tenant_id = CAST(:tenant AS ty)` still means one tenant. Casts that shorten
+/// (`varchar(1)`, PostgreSQL's `char` is `char(1)`), round (`numeric(3, 0)`, floats) or
+/// parse a numeric prefix (MySQL's `SIGNED` and SQLite's numeric affinities turn `'12abc'`
+/// into 12 and `'acme'` into 0) would compare with another tenant's id.
+fn lossless_cast(ty: &DataType, backend: Backend) -> bool {
+    let unbounded_text = matches!(
+        ty,
+        DataType::Text | DataType::Varchar(None) | DataType::CharacterVarying(None) | DataType::CharVarying(None)
+    );
+    unbounded_text
+        || match backend {
+            // PostgreSQL casts text to uuid or an integer strictly: a value that does
+            // not fit is an error, never another value.
+            Backend::Postgres => matches!(
+                ty,
+                DataType::Uuid
+                    | DataType::Int(None)
+                    | DataType::Integer(None)
+                    | DataType::BigInt(None)
+                    | DataType::Int4(None)
+                    | DataType::Int8(None)
+            ),
+            // MySQL's `CAST(x AS CHAR)` has no length limit.
+            Backend::MySql => matches!(ty, DataType::Char(None)),
+            Backend::Sqlite => false,
+        }
 }
 
 fn column_name(e: &Expr) -> Option<String> {
@@ -1389,6 +1490,12 @@ fn column_name(e: &Expr) -> Option<String> {
         Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.to_ascii_lowercase()),
         _ => None,
     }
+}
+
+/// A name as the user means it, without the quotes (`"Invoices"`, `` `invoices` ``) that
+/// would clash with the backticks of a message.
+fn unquoted(name: &ObjectName) -> String {
+    name.0.iter().map(|p| p.as_ident().map_or_else(|| p.to_string(), |i| i.value.clone())).collect::<Vec<_>>().join(".")
 }
 
 fn last_part(name: &ObjectName) -> String {
@@ -1404,6 +1511,25 @@ fn assigns(target: &AssignmentTarget, column: &str) -> bool {
         AssignmentTarget::ColumnName(n) => same_name(&last_part(n), column),
         AssignmentTarget::Tuple(names) => names.iter().any(|n| same_name(&last_part(n), column)),
     }
+}
+
+/// Whether `e` mentions a column named `column`, however qualified.
+fn mentions_column(e: &Expr, column: &str) -> bool {
+    struct Find<'a>(&'a str, bool);
+    impl Visitor for Find<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            self.1 |= match e {
+                Expr::Identifier(id) => same_name(&id.value, self.0),
+                Expr::CompoundIdentifier(p) => p.last().is_some_and(|id| same_name(&id.value, self.0)),
+                _ => false,
+            };
+            if self.1 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        }
+    }
+    let mut f = Find(column, false);
+    let _ = e.visit(&mut f);
+    f.1
 }
 
 /// Whether `e` mentions `binding.tenant_column` (or the bare column when it can only
@@ -1451,18 +1577,6 @@ fn function_arg_exprs(a: &sqlparser::ast::FunctionArg) -> Option<&Expr> {
     match arg {
         FunctionArgExpr::Expr(e) => Some(e),
         _ => None,
-    }
-}
-
-fn select_item_is_placeholder(q: &Query, pos: usize) -> bool {
-    match q.body.as_ref() {
-        SetExpr::Select(s) => match s.projection.get(pos) {
-            Some(SelectItem::UnnamedExpr(e)) | Some(SelectItem::ExprWithAlias { expr: e, .. }) => {
-                is_tenant_placeholder(e)
-            }
-            _ => false,
-        },
-        _ => false,
     }
 }
 

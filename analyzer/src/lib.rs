@@ -209,7 +209,7 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
     };
     if mode == Mode::Scoped {
         let tenant_uses = placeholders.count(TENANT_PLACEHOLDER);
-        problems.extend(confinement::check(statement, sql, schema, tenant_uses));
+        problems.extend(confinement::check(statement, sql, schema, backend, tenant_uses));
     }
     if problems.is_empty() {
         Ok(Analysis { kind: shape.kind, writes: shape.writes, returns_rows: shape.returns_rows, placeholders })
