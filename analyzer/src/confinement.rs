@@ -190,6 +190,9 @@ struct Source {
     kind: SourceKind,
     span: Option<(usize, usize)>,
     confined: bool,
+    /// Its tenant column is merged by `JOIN ... USING (tenant_id)` into the one of a source
+    /// to its left, which is what an unqualified `tenant_id` then means.
+    merged: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -229,8 +232,9 @@ struct Level<'a> {
     /// Lateral derived tables and table-function arguments, analysed once the level's
     /// own confinement is known.
     lateral: Vec<(usize, &'a Query)>,
-    /// Expressions whose subqueries are analysed with this level as outer scope.
-    exprs: Vec<&'a Expr>,
+    /// Expressions whose subqueries are analysed with this level as outer scope, with
+    /// what they are for messages: `a JOIN ON`, `table function `unnest``.
+    exprs: Vec<(&'a Expr, String)>,
 }
 
 struct CteInfo {
@@ -454,9 +458,9 @@ impl<'s> Checker<'s> {
             let lateral_ctx = format!(" in LATERAL `{}`{ctx}", level.sources[*idx].display);
             self.query(q, chain, &lateral_ctx);
         }
-        for e in &level.exprs {
+        for (e, what) in &level.exprs {
             for sub in subqueries(*e) {
-                self.query(&sub, chain, &format!(" in a subquery of a JOIN{ctx}"));
+                self.query(&sub, chain, &format!(" in a subquery of {what}{ctx}"));
             }
         }
     }
@@ -550,7 +554,7 @@ impl<'s> Checker<'s> {
             };
             match constraint {
                 JoinConstraint::On(on) => {
-                    level.exprs.push(on);
+                    level.exprs.push((on, format!("the {clause} ON")));
                     level.groups.push(Group {
                         conjuncts: conjuncts(on).into_iter().map(Conj::Expr).collect(),
                         filters: filtered,
@@ -560,13 +564,19 @@ impl<'s> Checker<'s> {
                     });
                 }
                 JoinConstraint::Using(columns) if columns.iter().any(|c| same_name(&last_part(c), self.tc())) => {
-                    let owned = |ids: &[usize], level: &Level<'_>| -> Vec<usize> {
-                        ids.iter().copied().filter(|i| matches!(level.sources[*i].kind, SourceKind::Owned)).collect()
-                    };
-                    let (l, r) = (owned(&left, level), owned(&right, level));
+                    // The sides' tenant columns are equal. Each side shows one tenant column
+                    // to the join (a source already merged into another shows none).
+                    let (l, r) = (self.tenant_column_sources(&left, level), self.tenant_column_sources(&right, level));
                     let mut conj = Vec::new();
-                    if l.len() == 1 {
-                        conj.extend(r.iter().map(|r| Conj::UsingEq(l[0], *r)));
+                    if let [l] = l[..] {
+                        conj.extend(r.iter().map(|r| Conj::UsingEq(l, *r)));
+                        // In an inner or left join, the merged column is the left side's
+                        // value (right and full joins coalesce the sides, so it is neither).
+                        if matches!(filters, Filters::Both | Filters::Right) {
+                            for r in r {
+                                level.sources[r].merged = true;
+                            }
+                        }
                     }
                     level.groups.push(Group {
                         conjuncts: conj,
@@ -610,9 +620,8 @@ impl<'s> Checker<'s> {
                 let span = name.0.last().and_then(|p| p.as_ident()).and_then(|i| locate(self.sql, i.span));
                 let kind = if args.is_some() {
                     if let Some(args) = args {
-                        for a in &args.args {
-                            level.exprs.extend(function_arg_exprs(a));
-                        }
+                        let what = format!("table function `{table}`");
+                        level.exprs.extend(args.args.iter().flat_map(function_arg_exprs).map(|e| (e, what.clone())));
                     }
                     self.table_function(&table, ctx, span)
                 } else if name.0.len() == 1
@@ -624,7 +633,7 @@ impl<'s> Checker<'s> {
                 } else {
                     SourceKind::Owned
                 };
-                level.sources.push(Source { binding, display, clause, kind, span, confined: false });
+                level.sources.push(Source { binding, display, clause, kind, span, confined: false, merged: false });
             }
             TableFactor::Derived { lateral, subquery, alias, .. } => {
                 let binding = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or_default();
@@ -637,20 +646,27 @@ impl<'s> Checker<'s> {
                     SourceKind::Derived(renamed(out, alias.as_ref().map(|a| a.columns.as_slice()).unwrap_or(&[])))
                 };
                 let span = locate(self.sql, subquery.span());
-                level.sources.push(Source { binding, display, clause, kind, span, confined: true });
+                level.sources.push(Source { binding, display, clause, kind, span, confined: true, merged: false });
             }
             TableFactor::Function { name, args, alias, .. } => {
-                for a in args {
-                    level.exprs.extend(function_arg_exprs(a));
-                }
                 let table = last_part(name);
+                let what = format!("table function `{table}`");
+                level.exprs.extend(args.iter().flat_map(function_arg_exprs).map(|e| (e, what.clone())));
                 let span = locate(self.sql, name.span());
                 let kind = self.table_function(&table, ctx, span);
                 let binding = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or(table.clone());
-                level.sources.push(Source { binding, display: table, clause, kind, span, confined: true });
+                level.sources.push(Source {
+                    binding,
+                    display: table,
+                    clause,
+                    kind,
+                    span,
+                    confined: true,
+                    merged: false,
+                });
             }
             TableFactor::UNNEST { alias, array_exprs, .. } => {
-                level.exprs.extend(array_exprs.iter());
+                level.exprs.extend(array_exprs.iter().map(|e| (e, "UNNEST".to_string())));
                 let binding = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or_default();
                 level.sources.push(Source {
                     binding,
@@ -659,6 +675,7 @@ impl<'s> Checker<'s> {
                     kind: SourceKind::Function,
                     span: None,
                     confined: true,
+                    merged: false,
                 });
             }
             TableFactor::NestedJoin { table_with_joins, .. } => {
@@ -698,6 +715,32 @@ impl<'s> Checker<'s> {
             .map(|c| c.tenant_columns.clone())
     }
 
+    /// Whether the tenant column of `s` provably holds the tenant.
+    fn holds_tenant(&self, s: &Source) -> bool {
+        match &s.kind {
+            SourceKind::Owned => s.confined,
+            SourceKind::Derived(cols) => cols.iter().any(|c| same_name(c, self.tc())),
+            _ => false,
+        }
+    }
+
+    /// The sources among `ids` that show a tenant column to a `USING (tenant_id)` join:
+    /// tenant-owned tables not merged into another yet, and derived tables whose
+    /// `tenant_id` provably holds the tenant.
+    fn tenant_column_sources(&self, ids: &[usize], level: &Level<'_>) -> Vec<usize> {
+        ids.iter()
+            .copied()
+            .filter(|i| {
+                let s = &level.sources[*i];
+                match &s.kind {
+                    SourceKind::Owned => !s.merged,
+                    SourceKind::Derived(cols) => cols.iter().any(|c| same_name(c, self.tc())),
+                    _ => false,
+                }
+            })
+            .collect()
+    }
+
     fn seen(&mut self, name: &ObjectName) {
         if let Some(ident) = name.0.first().and_then(|p| p.as_ident()) {
             self.seen_relations.insert((ident.span.start.line, ident.span.start.column));
@@ -719,18 +762,19 @@ impl<'s> Checker<'s> {
                                 if level.sources[idx].confined || !level.groups[g].filters.contains(&idx) {
                                     continue;
                                 }
-                                if self.is_tenant(other) {
-                                    self.tenant_reached = true;
-                                } else if !self.is_anchor(other, level, outer) {
+                                if !self.is_anchor(other, level, outer) {
                                     continue;
                                 }
+                                // Every anchor comes down to `:tenant`, directly or through
+                                // a confined table or a derived column that selects it.
+                                self.tenant_reached = true;
                                 level.sources[idx].confined = true;
                                 changed = true;
                             }
                         }
                         Conj::UsingEq(l, r) => {
                             for (anchor, target) in [(l, r), (r, l)] {
-                                if level.sources[anchor].confined
+                                if self.holds_tenant(&level.sources[anchor])
                                     && !level.sources[target].confined
                                     && level.groups[g].filters.contains(&target)
                                 {
@@ -791,6 +835,9 @@ impl<'s> Checker<'s> {
                         })
                         .map(|(i, _)| i)
                         .collect();
+                    // `USING (tenant_id)` merged some of them into one column.
+                    let unmerged: Vec<usize> = has.iter().copied().filter(|i| !sources[*i].merged).collect();
+                    let has = if unmerged.len() == 1 { unmerged } else { has };
                     match has.as_slice() {
                         [one] => return Some((depth, *one)),
                         [] => continue,
@@ -990,8 +1037,15 @@ impl<'s> Checker<'s> {
             );
         }
         let binding = ins.table_alias.as_ref().map(|a| a.alias.value.to_ascii_lowercase()).unwrap_or(table.clone());
-        let target =
-            Source { binding, display: table.clone(), clause: "INSERT", kind: SourceKind::Owned, span, confined: true };
+        let target = Source {
+            binding,
+            display: table.clone(),
+            clause: "INSERT",
+            kind: SourceKind::Owned,
+            span,
+            confined: true,
+            merged: false,
+        };
 
         if !self.schema.is_shared(&table) {
             let position = ins.columns.iter().position(|c| same_name(&last_part(c), &tc));
