@@ -28,7 +28,7 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AssignmentTarget, BinaryOperator, ConflictTarget, DataType, Delete, Expr, FromTable, Insert, JoinConstraint,
+    AssignmentTarget, BinaryOperator, ConflictTarget, Cte, DataType, Delete, Expr, FromTable, Insert, JoinConstraint,
     JoinOperator, ObjectName, OnConflictAction, OnInsert, Query, Select, SelectItem, SelectItemQualifiedWildcardKind,
     SetExpr, SetOperator, Spanned, SqliteOnConflict, Statement, TableFactor, TableObject, TableWithJoins, Update,
     UpdateTableFromKind, Value, Visit, Visitor,
@@ -327,23 +327,11 @@ impl<'s> Checker<'s> {
                 let name = cte.alias.name.value.to_ascii_lowercase();
                 let cte_ctx = format!(" in CTE `{}`", cte.alias.name.value);
                 if with.recursive {
-                    // The recursive term reads the CTE itself: learn which columns hold
-                    // the tenant from a dry run, then check for real with that knowledge.
-                    self.ctes.last_mut().unwrap().push(CteInfo { name: name.clone(), tenant_columns: Vec::new() });
-                    let before = self.problems.len();
-                    let dry = self.query(&cte.query, outer, &cte_ctx);
-                    self.problems.truncate(before);
-                    self.ctes.last_mut().unwrap().pop();
-                    self.ctes
-                        .last_mut()
-                        .unwrap()
-                        .push(CteInfo { name: name.clone(), tenant_columns: renamed(dry, &cte.alias.columns) });
-                    let out = self.query(&cte.query, outer, &cte_ctx);
-                    self.ctes.last_mut().unwrap().pop();
-                    self.ctes
-                        .last_mut()
-                        .unwrap()
-                        .push(CteInfo { name, tenant_columns: renamed(out, &cte.alias.columns) });
+                    // Checked for real under the assumption the induction proved, which
+                    // is also what the rest of the statement may rely on.
+                    let tenant_columns = self.recursive_tenant_columns(cte, outer, &cte_ctx);
+                    self.ctes.last_mut().unwrap().push(CteInfo { name, tenant_columns });
+                    self.query(&cte.query, outer, &cte_ctx);
                 } else {
                     let out = self.query(&cte.query, outer, &cte_ctx);
                     self.ctes
@@ -366,6 +354,33 @@ impl<'s> Checker<'s> {
         }
         self.ctes.pop();
         out
+    }
+
+    /// The columns of a recursive CTE that hold the tenant, by induction: its
+    /// non-recursive branches hold the tenant in some columns; assuming the rows read back
+    /// from the CTE do too, the recursive branches must keep them. A column that a branch
+    /// does not keep is dropped from the assumption, until the assumption holds. The dry
+    /// runs report nothing: the caller checks the CTE for real with the result.
+    fn recursive_tenant_columns(&mut self, cte: &Cte, outer: &[&[Source]], ctx: &str) -> Vec<String> {
+        let name = cte.alias.name.value.to_ascii_lowercase();
+        let before = self.problems.len();
+        let mut branches = Vec::new();
+        flatten_set_operation(&cte.query.body, &mut branches, &mut "UNION");
+        let base: Vec<Output> =
+            branches.into_iter().filter(|b| !reads_relation(*b, &name)).map(|b| self.set_expr(b, outer, ctx)).collect();
+        let mut assumed = if base.is_empty() { Vec::new() } else { renamed(intersect(base), &cte.alias.columns) };
+        loop {
+            self.ctes.last_mut().unwrap().push(CteInfo { name: name.clone(), tenant_columns: assumed.clone() });
+            let kept = renamed(self.query(&cte.query, outer, ctx), &cte.alias.columns);
+            self.ctes.last_mut().unwrap().pop();
+            let before_len = assumed.len();
+            assumed.retain(|c| kept.contains(c));
+            if assumed.len() == before_len {
+                break;
+            }
+        }
+        self.problems.truncate(before);
+        assumed
     }
 
     fn set_expr(&mut self, body: &SetExpr, outer: &[&[Source]], ctx: &str) -> Output {
@@ -805,8 +820,8 @@ impl<'s> Checker<'s> {
         if self.is_tenant(e) {
             return true;
         }
-        let Some((depth, idx)) = self.resolve(e, level, outer) else { return false };
-        let source = if depth == 0 { &level.sources[idx] } else { &outer[outer.len() - depth][idx] };
+        let Some(at) = self.resolve(e, level, outer) else { return false };
+        let source = source_at(level, outer, at);
         let col = column_name(e).unwrap_or_default();
         match &source.kind {
             SourceKind::Owned => source.confined && same_name(&col, self.tc()),
@@ -984,8 +999,18 @@ impl<'s> Checker<'s> {
                     format!(
                         "`{text}` compares the tenant column with a subquery's result; only `:tenant` or the tenant column of a confined table confines"
                     )
-                } else if self.resolve(l, level, outer).is_some() && self.resolve(r, level, outer).is_some() {
-                    format!("`{text}` ties it to a table that is not confined itself")
+                } else if let (Some(a), Some(b)) = (self.resolve(l, level, outer), self.resolve(r, level, outer)) {
+                    let derived = [(l, a), (r, b)].into_iter().find_map(|(x, at)| {
+                        let s = source_at(level, outer, at);
+                        matches!(s.kind, SourceKind::Derived(_)).then(|| (x, s))
+                    });
+                    match derived {
+                        Some((x, s)) => format!(
+                            "`{text}` ties it to `{x}`, which is not a column of `{}` that provably holds the tenant (it should select `:tenant` or a confined table's tenant column under that name)",
+                            s.display
+                        ),
+                        None => format!("`{text}` ties it to a table that is not confined itself"),
+                    }
                 } else {
                     format!("`{text}` does not compare the tenant column with `:tenant`")
                 }
@@ -1448,6 +1473,11 @@ impl<'s> Checker<'s> {
     }
 }
 
+/// The source a [`Checker::resolve`] result points at.
+fn source_at<'a>(level: &'a Level<'_>, outer: &[&'a [Source]], (depth, idx): (usize, usize)) -> &'a Source {
+    if depth == 0 { &level.sources[idx] } else { &outer[outer.len() - depth][idx] }
+}
+
 #[derive(Clone, Copy)]
 enum Filters {
     Both,
@@ -1632,6 +1662,21 @@ fn function_arg_exprs(a: &sqlparser::ast::FunctionArg) -> Option<&Expr> {
         FunctionArgExpr::Expr(e) => Some(e),
         _ => None,
     }
+}
+
+/// Whether `body` reads a table (or CTE) called `name`, anywhere inside.
+fn reads_relation(body: &SetExpr, name: &str) -> bool {
+    struct Reads<'a>(&'a str, bool);
+    impl Visitor for Reads<'_> {
+        type Break = ();
+        fn pre_visit_relation(&mut self, r: &ObjectName) -> ControlFlow<()> {
+            self.1 |= r.0.len() == 1 && same_name(&last_part(r), self.0);
+            ControlFlow::Continue(())
+        }
+    }
+    let mut v = Reads(name, false);
+    let _ = body.visit(&mut v);
+    v.1
 }
 
 fn flatten_set_operation<'a>(e: &'a SetExpr, out: &mut Vec<&'a SetExpr>, op_name: &mut &'static str) {
