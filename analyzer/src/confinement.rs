@@ -367,7 +367,7 @@ impl<'s> Checker<'s> {
         let mut branches = Vec::new();
         flatten_set_operation(&cte.query.body, &mut branches, &mut "UNION");
         let base: Vec<Output> =
-            branches.into_iter().filter(|b| !reads_relation(*b, &name)).map(|b| self.set_expr(b, outer, ctx)).collect();
+            branches.into_iter().filter(|b| !reads_relation(b, &name)).map(|b| self.set_expr(b, outer, ctx)).collect();
         let mut assumed = if base.is_empty() { Vec::new() } else { renamed(intersect(base), &cte.alias.columns) };
         loop {
             self.ctes.last_mut().unwrap().push(CteInfo { name: name.clone(), tenant_columns: assumed.clone() });
