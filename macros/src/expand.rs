@@ -4,7 +4,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use tenantry_analyzer::{Backend, TENANT_PLACEHOLDER};
+use tenantry_analyzer::{Backend, Rewritten, TENANT_PLACEHOLDER};
 
 use crate::model::{Method, Repo};
 use crate::shape::{Row, Shape};
@@ -80,6 +80,27 @@ fn backend_type(backend: Backend) -> TokenStream {
     }
 }
 
+/// Which guard a method takes.
+enum Guard {
+    /// One tenant: `Scope`, `ScopedTx`.
+    One,
+    /// One tenant or a `ScopeSet`: the method only reads and binds `:tenant` only in
+    /// predicates that have a set form.
+    Read,
+    /// `Unscoped`.
+    Unscoped,
+}
+
+fn guard(m: &Method) -> Guard {
+    if m.unscoped.is_some() {
+        Guard::Unscoped
+    } else if !m.set_sql.is_empty() {
+        Guard::Read
+    } else {
+        Guard::One
+    }
+}
+
 /// `fn name<G: Guard<Backend>>(&self, scope: &G, args..) -> impl Future<Output = R> + Send`
 fn signature(m: &Method) -> TokenStream {
     let ident = &m.ident;
@@ -88,67 +109,80 @@ fn signature(m: &Method) -> TokenStream {
         let (i, t) = (&a.ident, &a.ty);
         quote!(#i: #t)
     });
-    let (guard, bound) = if m.unscoped.is_some() {
-        (quote!(unscoped), quote!(::tenantry::UnscopedGuard))
-    } else {
-        (quote!(scope), quote!(::tenantry::ScopeGuard))
+    let (guard_arg, bound) = match guard(m) {
+        Guard::Unscoped => (quote!(unscoped), quote!(::tenantry::UnscopedGuard)),
+        Guard::Read => (quote!(scope), quote!(::tenantry::ReadGuard)),
+        Guard::One => (quote!(scope), quote!(::tenantry::ScopeGuard)),
     };
     if let Some(Shape::Stream(row)) = &m.shape {
         let ty = &row.ty;
         return quote_spanned! {m.ident.span()=>
-            fn #ident<'tenantry, G: #bound<<Self as ::tenantry::Repository>::Backend>>(
-                &'tenantry self, #guard: &'tenantry G, #(#args),*
+            fn #ident<'tenantry, G: ?::core::marker::Sized + #bound<<Self as ::tenantry::Repository>::Backend>>(
+                &'tenantry self, #guard_arg: &'tenantry G, #(#args),*
             ) -> ::tenantry::RowStream<'tenantry, #ty>
         };
     }
     quote_spanned! {m.ident.span()=>
-        fn #ident<G: #bound<<Self as ::tenantry::Repository>::Backend>>(&self, #guard: &G, #(#args),*)
-            -> impl ::core::future::Future<Output = #output> + ::core::marker::Send
+        fn #ident<G: ?::core::marker::Sized + #bound<<Self as ::tenantry::Repository>::Backend>>(
+            &self, #guard_arg: &G, #(#args),*
+        ) -> impl ::core::future::Future<Output = #output> + ::core::marker::Send
     }
+}
+
+/// The body of a method that failed a check (its error is already reported): it
+/// type-checks whatever the signature, and touches every argument so that the user sees
+/// no unused-variable warning on top of the real error.
+fn stub(m: &Method) -> TokenStream {
+    let args = m.args.iter().map(|a| &a.ident);
+    let guard = if m.unscoped.is_some() { quote!(unscoped) } else { quote!(scope) };
+    let unreachable = quote!(::core::unreachable!("tenantry: this method did not compile"));
+    if matches!(m.shape, Some(Shape::Stream(_))) {
+        return quote! { let _ = (#guard, #(&#args),*); #unreachable };
+    }
+    quote! { let _ = (#guard, #(&#args),*); async move { #unreachable } }
 }
 
 fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
     let Some((_, rewritten)) = m.generated.iter().find(|(b, _)| *b == backend).filter(|_| m.ok) else {
-        // The method failed a check; its error is already reported.
-        return quote! { async move { ::core::unreachable!() } };
+        return stub(m);
     };
     let Some(shape) = &m.shape else {
-        return quote! { async move { ::core::unreachable!() } };
+        return stub(m);
     };
-    if let Shape::Stream(row) = shape {
-        return stream_body(repo, m, backend, row, rewritten);
-    }
+    let set = m.set_sql.iter().find(|(b, _)| *b == backend).map(|(_, r)| r);
     let db = backend_type(backend);
-    let sql = &rewritten.sql;
-    let repository = repo.ident.to_string();
-    let name = m.ident.to_string();
-    let writes = m.writes;
-    let scoped = m.unscoped.is_none();
-    let binds = binds(m, rewritten);
-    let query = match shape {
-        Shape::Many(row) | Shape::Optional(row) | Shape::One(row) => query_fn(row, &db),
+    let method = method_static(repo, m);
+    let subject = subject(m);
+    let query_fn = match shape {
+        Shape::Many(row) | Shape::Optional(row) | Shape::One(row) => row_query(row, &db),
         Shape::RowsAffected | Shape::Unit | Shape::Stream(_) => quote!(::tenantry::__private::sqlx::query::<#db>),
     };
+    let query = bound_query(m, &query_fn, rewritten, set);
+
+    if let Shape::Stream(row) = shape {
+        let ty = &row.ty;
+        let decode = if row.scalar { quote!(rows_scalar) } else { quote!(rows_as) };
+        let fetch = match guard(m) {
+            Guard::Unscoped => quote!(::tenantry::UnscopedGuard::fetch(unscoped, self.db.pool(), __query)),
+            _ => quote!(::tenantry::ReadGuard::fetch(scope, self.db.pool(), __query)),
+        };
+        return quote! {
+            #method
+            let __shown = #subject.1;
+            let __query = #query;
+            ::tenantry::__private::guarded_stream(&self.db, &METHOD, #subject.0, move || {
+                ::tenantry::__private::#decode::<#db, #ty>(&METHOD, __shown, #fetch)
+            })
+        };
+    }
+
+    let failed = quote!(|e| ::tenantry::__private::failed(&METHOD, __shown, e));
     let run = match shape {
-        Shape::Many(_) => quote! {
-            __query.fetch_all(&mut *__conn).await.map_err(|e| ::tenantry::__private::failed(&METHOD, __tenant, e))
-        },
-        Shape::Optional(_) => quote! {
-            __query.fetch_optional(&mut *__conn).await.map_err(|e| ::tenantry::__private::failed(&METHOD, __tenant, e))
-        },
-        Shape::One(_) => quote! {
-            ::tenantry::__private::exactly_one(&METHOD, __tenant, __query.fetch(&mut *__conn)).await
-        },
-        Shape::RowsAffected => quote! {
-            __query.execute(&mut *__conn).await
-                .map(|r| r.rows_affected())
-                .map_err(|e| ::tenantry::__private::failed(&METHOD, __tenant, e))
-        },
-        Shape::Unit | Shape::Stream(_) => quote! {
-            __query.execute(&mut *__conn).await
-                .map(|_| ())
-                .map_err(|e| ::tenantry::__private::failed(&METHOD, __tenant, e))
-        },
+        Shape::Many(_) => quote!(__query.fetch_all(&mut *__conn).await.map_err(#failed)),
+        Shape::Optional(_) => quote!(__query.fetch_optional(&mut *__conn).await.map_err(#failed)),
+        Shape::One(_) => quote!(::tenantry::__private::exactly_one(&METHOD, __shown, __query.fetch(&mut *__conn)).await),
+        Shape::RowsAffected => quote!(__query.execute(&mut *__conn).await.map(|r| r.rows_affected()).map_err(#failed)),
+        Shape::Unit | Shape::Stream(_) => quote!(__query.execute(&mut *__conn).await.map(|_| ()).map_err(#failed)),
     };
     let rows = match shape {
         Shape::Many(_) => quote!(|v| ::core::option::Option::Some(v.len() as u64)),
@@ -157,31 +191,18 @@ fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
         Shape::RowsAffected => quote!(|v| ::core::option::Option::Some(*v)),
         Shape::Unit | Shape::Stream(_) => quote!(|_| ::core::option::Option::None),
     };
-    let (tenant, call, connect) = if scoped {
-        (
-            quote!(let __tenant = ::tenantry::ScopeGuard::tenant(scope);),
-            quote!(::core::option::Option::Some(__tenant)),
-            quote!(::tenantry::ScopeGuard::connection(scope, self.db.pool())),
-        )
-    } else {
-        (
-            quote!(let __tenant = ::tenantry::__private::UNSCOPED;),
-            quote!(::core::option::Option::None::<&::tenantry::TenantId>),
-            quote!(::tenantry::UnscopedGuard::connection(unscoped, self.db.pool())),
-        )
+    let connect = match guard(m) {
+        Guard::Unscoped => quote!(::tenantry::UnscopedGuard::connection(unscoped, self.db.pool())),
+        _ => quote!(::tenantry::ReadGuard::connection(scope, self.db.pool())),
     };
     quote! {
-        static METHOD: ::tenantry::__private::Method = ::tenantry::__private::Method {
-            repository: #repository,
-            name: #name,
-            writes: #writes,
-        };
+        #method
         async move {
-            #tenant
-            let __call = ::tenantry::__private::begin(&self.db, &METHOD, #call).await?;
+            let (__subject, __shown) = #subject;
+            let __call = ::tenantry::__private::begin(&self.db, &METHOD, __subject).await?;
             let __result: ::tenantry::Result<_> = async {
-                let mut __conn = #connect.await.map_err(|e| ::tenantry::__private::failed(&METHOD, __tenant, e))?;
-                let __query = #query(#sql) #(#binds)*;
+                let mut __conn = #connect.await.map_err(#failed)?;
+                let __query = #query;
                 #run
             }
             .await;
@@ -190,50 +211,67 @@ fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
     }
 }
 
-/// A stream binds and returns at once; the policy runs and the rows are read as the
-/// caller polls.
-fn stream_body(
-    repo: &Repo,
-    m: &Method,
-    backend: Backend,
-    row: &Row,
-    rewritten: &tenantry_analyzer::Rewritten,
-) -> TokenStream {
-    let db = backend_type(backend);
-    let sql = &rewritten.sql;
+fn method_static(repo: &Repo, m: &Method) -> TokenStream {
     let (repository, name, writes) = (repo.ident.to_string(), m.ident.to_string(), m.writes);
-    let binds = binds(m, rewritten);
-    let ty = &row.ty;
-    let decode = if row.scalar { quote!(rows_scalar) } else { quote!(rows_as) };
-    let (tenant, call, fetch) = if m.unscoped.is_none() {
-        (
-            quote!(let __tenant = ::tenantry::ScopeGuard::tenant(scope);),
-            quote!(::core::option::Option::Some(__tenant)),
-            quote!(::tenantry::ScopeGuard::fetch(scope, self.db.pool(), __query)),
-        )
-    } else {
-        (
-            quote!(let __tenant = ::tenantry::__private::UNSCOPED;),
-            quote!(::core::option::Option::None::<&::tenantry::TenantId>),
-            quote!(::tenantry::UnscopedGuard::fetch(unscoped, self.db.pool(), __query)),
-        )
-    };
     quote! {
         static METHOD: ::tenantry::__private::Method = ::tenantry::__private::Method {
             repository: #repository,
             name: #name,
             writes: #writes,
         };
-        #tenant
-        let __query = ::tenantry::__private::sqlx::query::<#db>(#sql) #(#binds)*;
-        ::tenantry::__private::guarded_stream(&self.db, &METHOD, #call, move || {
-            ::tenantry::__private::#decode::<#db, #ty, _>(&METHOD, __tenant, #fetch)
-        })
     }
 }
 
-fn binds<'m>(m: &'m Method, rewritten: &'m tenantry_analyzer::Rewritten) -> impl Iterator<Item = TokenStream> + 'm {
-    rewritten.binds.iter().map(|b| {
+/// `(subject, shown)`: who the call is for (policies, audit) and how errors show it.
+fn subject(m: &Method) -> TokenStream {
+    match guard(m) {
+        Guard::Unscoped => quote! {
+            (
+                ::tenantry::__private::Subject::Unscoped,
+                &::tenantry::__private::UNSCOPED as &(dyn ::core::fmt::Display + ::core::marker::Sync),
+            )
+        },
+        _ => quote!((::tenantry::ReadGuard::subject(scope), ::tenantry::ReadGuard::shown(scope))),
+    }
+}
+
+/// The statement with every argument bound. A method that accepts a `ScopeSet` picks
+/// the statement's set form when the guard holds several tenants.
+fn bound_query(m: &Method, query_fn: &TokenStream, one: &Rewritten, set: Option<&Rewritten>) -> TokenStream {
+    let tenant = match guard(m) {
+        Guard::Unscoped => quote!(::core::unreachable!()),
+        _ => quote!(::tenantry::ScopeGuard::tenant(scope)),
+    };
+    let one_sql = &one.sql;
+    let one_binds = binds(m, one);
+    match (guard(m), set) {
+        (Guard::Read, Some(set)) => {
+            let set_sql = &set.sql;
+            let set_binds = binds(m, set);
+            quote! {
+                match ::tenantry::ReadGuard::tenants(scope) {
+                    ::tenantry::__private::Tenants::One(__tenant) => #query_fn(#one_sql) #(#one_binds)*,
+                    ::tenantry::__private::Tenants::Set(__tenant) => #query_fn(#set_sql) #(#set_binds)*,
+                }
+            }
+        }
+        _ => {
+            let uses_tenant = one.binds.iter().any(|b| b == TENANT_PLACEHOLDER);
+            if uses_tenant {
+                quote! {{
+                    let __tenant = #tenant;
+                    #query_fn(#one_sql) #(#one_binds)*
+                }}
+            } else {
+                quote!(#query_fn(#one_sql) #(#one_binds)*)
+            }
+        }
+    }
+}
+
+/// `.bind(..)` for each placeholder in order; `:tenant` binds `__tenant`.
+fn binds<'m>(m: &'m Method, rewritten: &'m Rewritten) -> impl Iterator<Item = TokenStream> + 'm {
+    rewritten.binds.iter().map(move |b| {
         if b == TENANT_PLACEHOLDER {
             quote!(.bind(__tenant))
         } else {
@@ -244,7 +282,7 @@ fn binds<'m>(m: &'m Method, rewritten: &'m tenantry_analyzer::Rewritten) -> impl
     })
 }
 
-fn query_fn(row: &Row, db: &TokenStream) -> TokenStream {
+fn row_query(row: &Row, db: &TokenStream) -> TokenStream {
     let ty = &row.ty;
     if row.scalar {
         quote!(::tenantry::__private::sqlx::query_scalar::<#db, #ty>)

@@ -40,8 +40,10 @@ fn run(args: proc_macro2::TokenStream, input: proc_macro2::TokenStream) -> proc_
             return e.to_compile_error();
         }
     };
-    let (mut repo, parse_errors) = model::Repo::parse(item, options);
-    for e in parse_errors.into_iter().chain(validate::validate(&mut repo)) {
+    let (mut repo, trait_errors) = model::Repo::parse(item, options);
+    validate::validate(&mut repo);
+    let method_errors = repo.methods.iter().flat_map(|m| m.errors.iter().cloned());
+    for e in trait_errors.into_iter().chain(method_errors) {
         match &mut errors {
             Some(all) => all.combine(e),
             None => errors = Some(e),

@@ -1,6 +1,5 @@
 //! The trait, parsed into plain data: what the user declared, nothing inferred yet.
 
-use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Attribute, FnArg, Ident, LitStr, Pat, ReturnType, TraitItem, Type, Visibility};
 
@@ -24,14 +23,18 @@ pub struct Method {
     pub unscoped: Option<LitStr>,
     pub args: Vec<Arg>,
     pub output: Type,
-    pub output_span: Span,
     pub shape: Option<Shape>,
     /// Per backend: the driver's SQL and the names to bind, in order. Empty when the
     /// method failed validation, in which case it expands to a stub.
     pub generated: Vec<(tenantry_analyzer::Backend, tenantry_analyzer::Rewritten)>,
+    /// Per backend, the statement confined to a set of tenants; empty when the method
+    /// does not accept a `ScopeSet` (it writes, or binds `:tenant` outside a predicate).
+    pub set_sql: Vec<(tenantry_analyzer::Backend, tenantry_analyzer::Rewritten)>,
     pub writes: bool,
     /// False once any check of this method failed.
     pub ok: bool,
+    /// This method's errors, in the order found.
+    pub errors: Vec<syn::Error>,
 }
 
 pub struct Arg {
@@ -40,8 +43,8 @@ pub struct Arg {
 }
 
 impl Repo {
-    /// Parses the trait; methods with errors are kept (marked failed) so that they
-    /// still expand to stubs.
+    /// Parses the trait; methods with errors are kept (marked failed, their errors in
+    /// [`Method::errors`]) so that they still expand to stubs. Returns the trait-level errors.
     pub fn parse(item: syn::ItemTrait, options: Options) -> (Repo, Vec<syn::Error>) {
         let mut errors: Vec<syn::Error> = Vec::new();
         if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
@@ -53,11 +56,7 @@ impl Repo {
         let mut methods = Vec::new();
         for ti in item.items {
             match ti {
-                TraitItem::Fn(f) => {
-                    let (m, errs) = Method::parse(f);
-                    methods.push(m);
-                    errors.extend(errs);
-                }
+                TraitItem::Fn(f) => methods.push(Method::parse(f, &item.ident)),
                 other => errors.push(syn::Error::new(
                     other.span(),
                     "a `#[tenant_repository]` trait holds only `#[sql(\"...\")] async fn` methods",
@@ -77,8 +76,8 @@ impl Repo {
 }
 
 impl Method {
-    fn parse(f: syn::TraitItemFn) -> (Method, Vec<syn::Error>) {
-        let name = f.sig.ident.to_string();
+    fn parse(f: syn::TraitItemFn, trait_ident: &syn::Ident) -> Method {
+        let name = format!("{trait_ident}::{}", f.sig.ident);
         let mut errors: Vec<syn::Error> = Vec::new();
         let mut sql = None;
         let mut unscoped = None;
@@ -97,21 +96,26 @@ impl Method {
                 }
             } else if attr.path().is_ident("unscoped") {
                 let mut reason = None;
-                let parsed = attr.parse_nested_meta(|meta| {
+                let parsed = if matches!(attr.meta, syn::Meta::Path(_)) {
+                    Ok(())
+                } else {
+                    attr.parse_nested_meta(|meta| {
                     if meta.path.is_ident("reason") {
                         reason = Some(meta.value()?.parse::<LitStr>()?);
                         Ok(())
                     } else {
                         Err(meta.error("`#[unscoped]` takes only `reason = \"...\"`"))
                     }
-                });
+                    })
+                };
+                let needs_reason = format!(
+                    "`{name}`: an unscoped method must say why it reads across tenants: `#[unscoped(reason = \"...\")]`"
+                );
                 match (parsed, reason) {
                     (Ok(()), Some(r)) if !r.value().trim().is_empty() => unscoped = Some(r),
+                    (Ok(()), Some(r)) => errors.push(syn::Error::new(r.span(), needs_reason)),
                     (Err(e), _) => errors.push(e),
-                    _ => errors.push(syn::Error::new(
-                        attr.span(),
-                        format!("`{name}`: an unscoped method must say why it reads across tenants: `#[unscoped(reason = \"...\")]`"),
-                    )),
+                    (Ok(()), None) => errors.push(syn::Error::new_spanned(&attr, needs_reason)),
                 }
             } else {
                 attrs.push(attr);
@@ -171,30 +175,30 @@ impl Method {
                 FnArg::Receiver(r) => errors.push(syn::Error::new(r.span(), "unexpected receiver")),
             }
         }
-        let (output, output_span) = match &f.sig.output {
-            ReturnType::Type(_, ty) => ((**ty).clone(), ty.span()),
+        let output = match &f.sig.output {
+            ReturnType::Type(_, ty) => (**ty).clone(),
             ReturnType::Default => {
                 errors.push(syn::Error::new(
                     f.sig.ident.span(),
                     format!("`{name}` needs a return type such as `tenantry::Result<u64>`"),
                 ));
-                (syn::parse_quote!(()), f.sig.ident.span())
+                syn::parse_quote!(())
             }
         };
         let parsed = errors.is_empty();
-        let method = Method {
+        Method {
             attrs,
             ident: f.sig.ident,
             sql,
             unscoped,
             args,
             output,
-            output_span,
             shape: None,
             generated: Vec::new(),
+            set_sql: Vec::new(),
             writes: false,
             ok: parsed,
-        };
-        (method, errors)
+            errors,
+        }
     }
 }

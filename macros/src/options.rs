@@ -21,24 +21,27 @@ impl Options {
         let mut schema = Schema::default();
         let parser = syn::meta::parser(|meta| {
             if meta.path.is_ident("backends") {
+                let content;
+                syn::parenthesized!(content in meta.input);
+                let names = syn::punctuated::Punctuated::<syn::Ident, syn::Token![,]>::parse_terminated(&content)?;
+                if names.is_empty() {
+                    return Err(meta.error("`backends()` is empty: list at least one of `sqlite`, `postgres`, `mysql`"));
+                }
                 let mut list = Vec::new();
-                meta.parse_nested_meta(|b| {
-                    let name = b.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+                for ident in names {
+                    let name = ident.to_string();
                     match Backend::from_name(&name) {
                         Some(backend) if list.contains(&backend) => {
-                            Err(b.error(format!("backend `{name}` is listed twice")))
+                            return Err(syn::Error::new(ident.span(), format!("backend `{name}` is listed twice")));
                         }
-                        Some(backend) => {
-                            list.push(backend);
-                            Ok(())
+                        Some(backend) => list.push(backend),
+                        None => {
+                            return Err(syn::Error::new(
+                                ident.span(),
+                                format!("unknown backend `{name}`: tenantry generates code for `sqlite`, `postgres` and `mysql`"),
+                            ));
                         }
-                        None => Err(b.error(format!(
-                            "unknown backend `{name}`: tenantry generates code for `sqlite`, `postgres` and `mysql`"
-                        ))),
                     }
-                })?;
-                if list.is_empty() {
-                    return Err(meta.error("`backends()` is empty: list at least one of `sqlite`, `postgres`, `mysql`"));
                 }
                 backends = Some(list);
                 Ok(())

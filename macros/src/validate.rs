@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use syn::LitStr;
-use tenantry_analyzer::{Backend, Mode, TENANT_PLACEHOLDER, analyze, placeholders, render};
+use tenantry_analyzer::{Backend, Mode, TENANT_PLACEHOLDER, Violation, analyze, placeholders, render};
 
 use crate::model::{Method, Repo};
 use crate::shape::Shape;
@@ -12,18 +12,18 @@ use crate::shape::Shape;
 /// Argument names generated code uses itself.
 const RESERVED: &[&str] = &["scope", "unscoped"];
 
-pub fn validate(repo: &mut Repo) -> Vec<syn::Error> {
-    let mut errors = Vec::new();
+/// Checks every method that parsed; its errors go to [`Method::errors`].
+pub fn validate(repo: &mut Repo) {
     let trait_name = repo.ident.to_string();
     for m in &mut repo.methods {
         if !m.ok {
             continue;
         }
-        let before = errors.len();
+        let mut errors = Vec::new();
         method(&trait_name, &repo.options, m, &mut errors);
-        m.ok = errors.len() == before;
+        m.ok = errors.is_empty();
+        m.errors.extend(errors);
     }
-    errors
 }
 
 fn method(trait_name: &str, options: &crate::options::Options, m: &mut Method, errors: &mut Vec<syn::Error>) {
@@ -83,25 +83,25 @@ fn method(trait_name: &str, options: &crate::options::Options, m: &mut Method, e
     m.writes = analyses.iter().any(|(_, a)| a.writes);
     let shape = Shape::of(&m.output);
     match &shape {
-        None => errors.push(syn::Error::new(
-            m.output_span,
+        None => errors.push(syn::Error::new_spanned(
+            &m.output,
             format!("`{name}` must return `tenantry::Result<...>` of `Vec<T>`, `Option<T>`, `T`, `u64` (rows affected) or `()`"),
         )),
-        Some(s) if s.reads_rows() && !first.returns_rows => errors.push(syn::Error::new(
-            m.output_span,
+        Some(s) if s.reads_rows() && !first.returns_rows => errors.push(syn::Error::new_spanned(
+            &m.output,
             format!(
                 "`{name}` returns {} but its statement returns no rows; return `tenantry::Result<u64>` (rows affected) or `tenantry::Result<()>`, or add `RETURNING ...`",
                 s.describe()
             ),
         )),
-        Some(Shape::RowsAffected) if first.returns_rows => errors.push(syn::Error::new(
-            m.output_span,
+        Some(Shape::RowsAffected) if first.returns_rows => errors.push(syn::Error::new_spanned(
+            &m.output,
             format!(
                 "`{name}` returns `u64`, which means rows affected, but its statement returns rows; return `Vec<T>`, `Option<T>` or `T` (use `i64` for a `COUNT(*)`)"
             ),
         )),
-        Some(Shape::Unit) if first.returns_rows && !first.writes => errors.push(syn::Error::new(
-            m.output_span,
+        Some(Shape::Unit) if first.returns_rows && !first.writes => errors.push(syn::Error::new_spanned(
+            &m.output,
             format!("`{name}` returns `()` but its statement only reads rows; return `Vec<T>`, `Option<T>` or `T`"),
         )),
         _ => {}
@@ -123,30 +123,65 @@ fn placeholders_match_arguments(
 ) {
     let found = placeholders::scan(sql, backend);
     let names = found.names();
-    for p in &names {
-        if *p == TENANT_PLACEHOLDER {
+    let unused: Vec<String> = m
+        .args
+        .iter()
+        .map(|a| a.ident.to_string())
+        .filter(|a| a != TENANT_PLACEHOLDER && !names.contains(&a.as_str()))
+        .collect();
+    // An unknown placeholder close to an unused argument is one typo, reported once.
+    let mut explained: Vec<&str> = Vec::new();
+    for p in &found.occurrences {
+        if p.name == TENANT_PLACEHOLDER || m.args.iter().any(|a| a.ident == p.name) {
             continue;
         }
-        if !m.args.iter().any(|a| a.ident == p) {
-            let args: Vec<String> = m.args.iter().map(|a| format!("`{}`", a.ident)).collect();
-            let known = if args.is_empty() {
-                "it has no arguments".to_string()
-            } else {
-                format!("its arguments are {}", args.join(", "))
-            };
-            errors.push(syn::Error::new(
-                lit.span(),
-                format!("`{name}`: placeholder `:{p}` matches no argument ({known}); add an argument `{p}` or correct the placeholder"),
-            ));
+        if found.occurrences.iter().take_while(|q| q.start < p.start).any(|q| q.name == p.name) {
+            continue;
         }
+        let guess = unused.iter().filter(|a| edit_distance(a, &p.name) <= 2.max(a.len() / 3)).min_by_key(|a| edit_distance(a, &p.name));
+        let args: Vec<String> = m.args.iter().map(|a| format!("`{}`", a.ident)).collect();
+        let fix = match guess {
+            Some(g) => {
+                explained.push(g);
+                format!("did you mean `:{g}`? (the argument `{g}` is not used otherwise)")
+            }
+            None if args.is_empty() => format!("add an argument `{}` to the method, or correct the placeholder", p.name),
+            None => format!(
+                "add an argument `{}`, or use one of the method's arguments: {}",
+                p.name,
+                args.join(", ")
+            ),
+        };
+        let v = Violation {
+            problem: format!("placeholder `:{}` matches no argument of the method", p.name),
+            fix,
+            span: Some((p.start, p.end)),
+        };
+        errors.push(syn::Error::new(lit.span(), format!("`{name}`: {}", render(sql, &v))));
     }
     for arg in &m.args {
         let a = arg.ident.to_string();
-        if a != TENANT_PLACEHOLDER && !names.contains(&a.as_str()) {
+        if unused.contains(&a) && !explained.contains(&a.as_str()) {
             errors.push(syn::Error::new(
                 arg.ident.span(),
                 format!("`{name}`: argument `{a}` is not used by the statement; refer to it as `:{a}` or remove it"),
             ));
         }
     }
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(current + 1);
+            prev = current;
+        }
+    }
+    row[b.len()]
 }

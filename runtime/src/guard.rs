@@ -4,6 +4,7 @@
 //! application admitted the tenant (or, for [`Unscoped`], gave a reason). Generated
 //! methods take the guard as their first argument and bind the tenant from it.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
@@ -16,7 +17,7 @@ use sqlx::{Database, Pool, Transaction};
 
 use crate::{ScopedTx, TenantId, TenantKey};
 
-mod sealed {
+pub(crate) mod sealed {
     pub trait Sealed {}
 }
 
@@ -119,21 +120,53 @@ fn pooled<'c, DB: Database>(
     async move { Ok(Conn::Pooled(acquire.await?)) }
 }
 
-/// Implemented by the guards a tenant-confined method accepts: [`Scope`].
+/// Who a call is for, as policies and audit see it.
+#[doc(hidden)]
+pub enum Subject<'a> {
+    /// An `#[unscoped]` method.
+    Unscoped,
+    /// One tenant.
+    One(Cow<'a, str>),
+    /// Several tenants ([`ScopeSet`](crate::ScopeSet)).
+    Set(&'a [String]),
+}
+
+/// The tenant value(s) a read binds to `:tenant`.
+#[doc(hidden)]
+pub enum Tenants<'a, T, S> {
+    /// One tenant: `tenant_id = $1`.
+    One(&'a T),
+    /// Several: the backend's set form (`tenant_id = ANY($1)`, ...).
+    Set(&'a S),
+}
+
+/// Implemented by the guards a method that only reads accepts: [`Scope`],
+/// [`ScopedTx`] and [`ScopeSet`](crate::ScopeSet).
 ///
 /// Sealed: only tenantry's guards implement it, so a guard cannot be forged.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a scope guard: this repository method is confined to one tenant",
-    label = "expected a scope guard made by `db.scope(tenant)`",
-    note = "pass `&scope` as the first argument, where `let scope = db.scope(tenant)?;`",
+    message = "`{Self}` is not a scope guard for `{DB}`: this repository method is confined to the tenants of a guard",
+    label = "expected a guard made by `db.scope(tenant)`, `db.scope_set(..)` or `db.begin(&scope)` on a `Db<{DB}>`",
+    note = "pass `&scope` (from `db.scope(tenant)?`) or `&tx` (from `db.begin(&scope).await?`) as the first argument",
     note = "an `Unscoped` guard fits only methods marked `#[unscoped(reason = \"...\")]`"
 )]
-pub trait ScopeGuard<DB: Database>: sealed::Sealed + Send + Sync {
+pub trait ReadGuard<DB: Database>: sealed::Sealed + Send + Sync {
     /// The tenant key type; it binds as the tenant column's SQL type.
     type Tenant: TenantKey + for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>;
 
-    /// The tenant generated code binds to `:tenant`.
-    fn tenant(&self) -> &Self::Tenant;
+    /// How a set of tenants binds on this backend.
+    #[doc(hidden)]
+    type Set: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB> + Send + Sync;
+
+    #[doc(hidden)]
+    fn tenants(&self) -> Tenants<'_, Self::Tenant, Self::Set>;
+
+    #[doc(hidden)]
+    fn subject(&self) -> Subject<'_>;
+
+    /// The tenant(s) as shown in errors.
+    #[doc(hidden)]
+    fn shown(&self) -> &(dyn fmt::Display + Sync);
 
     #[doc(hidden)]
     fn connection<'c>(&'c self, pool: &'c Pool<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send;
@@ -143,6 +176,21 @@ pub trait ScopeGuard<DB: Database>: sealed::Sealed + Send + Sync {
     where
         for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
         DB::Arguments: sqlx::IntoArguments<DB>;
+}
+
+/// Implemented by the guards of exactly one tenant, which every method accepts:
+/// [`Scope`] and [`ScopedTx`]. A [`ScopeSet`](crate::ScopeSet) is not one: it only
+/// reads.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a single-tenant scope guard for `{DB}`, which this repository method needs",
+    label = "expected a guard made by `db.scope(tenant)` or `db.begin(&scope)` on a `Db<{DB}>`",
+    note = "pass `&scope` (from `db.scope(tenant)?`) or `&tx` (from `db.begin(&scope).await?`) as the first argument",
+    note = "a `ScopeSet` fits only methods that read and compare the tenant column with `:tenant` in WHERE/ON",
+    note = "an `Unscoped` guard fits only methods marked `#[unscoped(reason = \"...\")]`"
+)]
+pub trait ScopeGuard<DB: Database>: ReadGuard<DB> {
+    /// The tenant generated code binds to `:tenant`.
+    fn tenant(&self) -> &Self::Tenant;
 }
 
 /// A statement with its arguments bound, before it runs.
@@ -155,13 +203,23 @@ pub type RawRows<'a, DB> = BoxStream<'a, Result<<DB as Database>::Row, sqlx::Err
 
 impl<K: TenantKey> sealed::Sealed for Scope<K> {}
 
-impl<DB: Database, K> ScopeGuard<DB> for Scope<K>
+impl<DB: Database, K> ReadGuard<DB> for Scope<K>
 where
     K: TenantKey + for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     type Tenant = K;
+    type Set = String;
 
-    fn tenant(&self) -> &K {
+    fn tenants(&self) -> Tenants<'_, K, String> {
+        Tenants::One(&self.tenant)
+    }
+
+    fn subject(&self) -> Subject<'_> {
+        Subject::One(self.tenant.key_str())
+    }
+
+    fn shown(&self) -> &(dyn fmt::Display + Sync) {
         &self.tenant
     }
 
@@ -175,6 +233,16 @@ where
         DB::Arguments: sqlx::IntoArguments<DB>,
     {
         query.fetch(pool)
+    }
+}
+
+impl<DB: Database, K> ScopeGuard<DB> for Scope<K>
+where
+    K: TenantKey + for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    fn tenant(&self) -> &K {
+        &self.tenant
     }
 }
 
@@ -220,14 +288,25 @@ impl<DB: Database> UnscopedGuard<DB> for Unscoped {
 
 impl<DB: Database, K: TenantKey> sealed::Sealed for ScopedTx<DB, K> {}
 
-impl<DB: Database, K> ScopeGuard<DB> for ScopedTx<DB, K>
+impl<DB: Database, K> ReadGuard<DB> for ScopedTx<DB, K>
 where
     K: TenantKey + for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     type Tenant = K;
+    type Set = String;
 
-    fn tenant(&self) -> &K {
-        ScopedTx::tenant(self)
+    fn tenants(&self) -> Tenants<'_, K, String> {
+        Tenants::One(ScopedTx::tenant(self))
+    }
+
+    fn subject(&self) -> Subject<'_> {
+        Subject::One(ScopedTx::tenant(self).key_str())
+    }
+
+    fn shown(&self) -> &(dyn fmt::Display + Sync) {
+        let tenant: &K = ScopedTx::tenant(self);
+        tenant
     }
 
     async fn connection<'c>(&'c self, _pool: &'c Pool<DB>) -> Result<Conn<'c, DB>, sqlx::Error> {
@@ -248,12 +327,22 @@ where
         // The rows borrow the locked connection; fetching them whole keeps the stream
         // free of a self-reference.
         let rows = async move {
-            let mut conn = ScopeGuard::connection(self, pool).await?;
+            let mut conn = ReadGuard::connection(self, pool).await?;
             query.fetch_all(&mut *conn).await
         };
         Box::pin(stream::once(rows).flat_map(|outcome| match outcome {
             Ok(rows) => stream::iter(rows.into_iter().map(Ok)).left_stream(),
             Err(e) => stream::iter(vec![Err(e)]).right_stream(),
         }))
+    }
+}
+
+impl<DB: Database, K> ScopeGuard<DB> for ScopedTx<DB, K>
+where
+    K: TenantKey + for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    fn tenant(&self) -> &K {
+        ScopedTx::tenant(self)
     }
 }

@@ -44,6 +44,7 @@ mod db;
 mod error;
 mod guard;
 pub mod policy;
+mod set;
 mod tenant;
 mod tx;
 #[cfg(feature = "axum")]
@@ -57,7 +58,8 @@ pub mod __private;
 pub use claim::JobClaim;
 pub use db::{Db, DbBuilder};
 pub use error::{Error, Result};
-pub use guard::{Scope, ScopeGuard, Unscoped, UnscopedGuard};
+pub use guard::{ReadGuard, Scope, ScopeGuard, Unscoped, UnscopedGuard};
+pub use set::ScopeSet;
 pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey};
 pub use tenantry_macros::tenant_repository;
 pub use tx::ScopedTx;

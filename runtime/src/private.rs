@@ -8,9 +8,9 @@ pub use futures_util;
 pub use sqlx;
 
 use crate::audit::AuditKind;
-pub use crate::guard::Conn;
+pub use crate::guard::{Conn, Subject, Tenants};
 use crate::policy::{Access, Action, Verdict};
-use crate::{Db, Error, Result, TenantKey};
+use crate::{Db, Error, Result};
 
 /// What generated code knows of a method, for errors and audit.
 #[derive(Debug)]
@@ -47,12 +47,12 @@ struct Watched {
     tenant: Option<String>,
 }
 
-/// Runs the policy for a call and starts its span. `tenant` is `None` for unscoped calls.
-pub async fn begin<'a, DB, K>(db: &'a Db<DB>, m: &'static Method, tenant: Option<&K>) -> Result<Call<'a, DB>>
-where
-    DB: sqlx::Database,
-    K: TenantKey,
-{
+/// Runs the policy for a call (for each tenant of a set) and starts its span.
+pub async fn begin<'a, DB: sqlx::Database>(
+    db: &'a Db<DB>,
+    m: &'static Method,
+    subject: Subject<'_>,
+) -> Result<Call<'a, DB>> {
     let settings = db.settings();
     let span = tracing::info_span!(
         target: "tenantry",
@@ -67,34 +67,47 @@ where
     if settings.policy.is_none() && settings.audit.is_none() && span.is_disabled() {
         return Ok(Call { db, m, watched: None });
     }
-    let key = tenant.map(|t| t.key_str());
+    let one;
+    let tenants: &[String] = match &subject {
+        Subject::Unscoped => &[],
+        Subject::One(key) => {
+            one = [key.to_string()];
+            &one
+        }
+        Subject::Set(keys) => keys,
+    };
     if let Some(policy) = &settings.policy {
-        let access = Access {
-            tenant: key.as_deref(),
-            action: Action::Call { repository: m.repository, method: m.name, writes: m.writes },
+        let action = Action::Call { repository: m.repository, method: m.name, writes: m.writes };
+        let asked: Vec<Option<&str>> = match subject {
+            Subject::Unscoped => vec![None],
+            _ => tenants.iter().map(|t| Some(t.as_str())).collect(),
         };
-        let outcome = match policy.check(&access) {
-            Verdict::Allow => Ok(()),
-            Verdict::Deny(reason) => Err(reason),
-            Verdict::Async => policy.check_async(&access).await,
-        };
-        if let Err(reason) = outcome {
-            db.record(
-                key.as_deref(),
-                AuditKind::CallDenied { repository: m.repository, method: m.name, reason: reason.clone() },
-            );
-            return Err(Error::Denied {
-                tenant: key.as_deref().unwrap_or(UNSCOPED).to_string(),
-                repository: Some(m.repository),
-                method: Some(m.name),
-                reason,
-            });
+        for tenant in asked {
+            let access = Access { tenant, action };
+            let outcome = match policy.check(&access) {
+                Verdict::Allow => Ok(()),
+                Verdict::Deny(reason) => Err(reason),
+                Verdict::Async => policy.check_async(&access).await,
+            };
+            if let Err(reason) = outcome {
+                db.record(tenant, AuditKind::CallDenied { repository: m.repository, method: m.name, reason: reason.clone() });
+                return Err(Error::Denied {
+                    tenant: tenant.unwrap_or(UNSCOPED).to_string(),
+                    repository: Some(m.repository),
+                    method: Some(m.name),
+                    reason,
+                });
+            }
         }
     }
-    if let Some(k) = &key {
-        span.record("tenant", k.as_ref());
+    let tenant = match subject {
+        Subject::Unscoped => None,
+        _ => Some(tenants.join(",")),
+    };
+    if let Some(t) = &tenant {
+        span.record("tenant", t.as_str());
     }
-    Ok(Call { db, m, watched: Some(Watched { start: Instant::now(), span, tenant: key.map(|k| k.into_owned()) }) })
+    Ok(Call { db, m, watched: Some(Watched { start: Instant::now(), span, tenant }) })
 }
 
 impl<DB: sqlx::Database> Call<'_, DB> {
@@ -138,31 +151,29 @@ pub async fn exactly_one<O, T: Display + ?Sized>(
 }
 
 /// Decodes a streamed read into `T: FromRow`, naming the method in errors.
-pub fn rows_as<'a, DB, T, K>(
+pub fn rows_as<'a, DB, T>(
     m: &'static Method,
-    tenant: &'a K,
+    tenant: &'a (dyn Display + Sync),
     rows: crate::guard::RawRows<'a, DB>,
 ) -> crate::RowStream<'a, T>
 where
     DB: sqlx::Database,
     T: for<'r> sqlx::FromRow<'r, DB::Row> + Send + 'a,
-    K: Display + Sync + ?Sized,
 {
     use futures_util::StreamExt;
     Box::pin(rows.map(move |row| row.and_then(|row| T::from_row(&row)).map_err(|e| failed(m, tenant, e))))
 }
 
 /// Decodes a streamed read of one column into `T`.
-pub fn rows_scalar<'a, DB, T, K>(
+pub fn rows_scalar<'a, DB, T>(
     m: &'static Method,
-    tenant: &'a K,
+    tenant: &'a (dyn Display + Sync),
     rows: crate::guard::RawRows<'a, DB>,
 ) -> crate::RowStream<'a, T>
 where
     DB: sqlx::Database,
     T: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + 'a,
     usize: sqlx::ColumnIndex<DB::Row>,
-    K: Display + Sync + ?Sized,
 {
     use futures_util::StreamExt;
     use sqlx::Row;
@@ -170,19 +181,18 @@ where
 }
 
 /// Runs the policy when the stream is first polled, then yields the rows `make` opens.
-pub fn guarded_stream<'a, DB, T, K>(
+pub fn guarded_stream<'a, DB, T>(
     db: &'a Db<DB>,
     m: &'static Method,
-    tenant: Option<&'a K>,
+    subject: Subject<'a>,
     make: impl FnOnce() -> crate::RowStream<'a, T> + Send + 'a,
 ) -> crate::RowStream<'a, T>
 where
     DB: sqlx::Database,
     T: Send + 'a,
-    K: TenantKey,
 {
     use futures_util::{StreamExt, stream};
-    let start = async move { begin(db, m, tenant).await.map(|_call| make()) };
+    let start = async move { begin(db, m, subject).await.map(|_call| make()) };
     Box::pin(stream::once(start).flat_map(|opened| match opened {
         Ok(rows) => rows.left_stream(),
         Err(e) => stream::iter([Err(e)]).right_stream(),

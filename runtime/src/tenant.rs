@@ -166,6 +166,17 @@ where
     }
 }
 
+/// A set of tenant ids binds as a PostgreSQL `text[]`.
+#[cfg(feature = "postgres")]
+impl sqlx::postgres::PgHasArrayType for TenantId {
+    fn array_type_info() -> sqlx::postgres::PgTypeInfo {
+        <String as sqlx::postgres::PgHasArrayType>::array_type_info()
+    }
+    fn array_compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+        <String as sqlx::postgres::PgHasArrayType>::array_compatible(ty)
+    }
+}
+
 /// A type that identifies tenants: [`TenantId`] for slugs, `i64`/`i32` for integer keys,
 /// `uuid::Uuid` with the `uuid` feature.
 ///
@@ -173,6 +184,9 @@ where
 /// audit see it as text ([`TenantKey::key_str`]); job claims carry it as text and parse it
 /// back ([`TenantKey::parse_key`]).
 pub trait TenantKey: Clone + fmt::Debug + fmt::Display + Send + Sync + 'static {
+    /// Whether the key is a number (so that a set of keys is written as JSON numbers).
+    const NUMERIC: bool = false;
+
     /// The key as text, for policies, audit and claims.
     fn key_str(&self) -> Cow<'_, str>;
 
@@ -192,6 +206,8 @@ impl TenantKey for TenantId {
 macro_rules! integer_keys {
     ($($t:ty),*) => {$(
         impl TenantKey for $t {
+            const NUMERIC: bool = true;
+
             fn key_str(&self) -> Cow<'_, str> {
                 Cow::Owned(self.to_string())
             }
