@@ -203,6 +203,7 @@ pub type RawRows<'a, DB> = BoxStream<'a, Result<<DB as Database>::Row, sqlx::Err
 
 impl<K: TenantKey> sealed::Sealed for Scope<K> {}
 
+#[diagnostic::do_not_recommend]
 impl<DB: Database, K> ReadGuard<DB> for Scope<K>
 where
     K: TenantKey + for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -236,6 +237,7 @@ where
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<DB: Database, K> ScopeGuard<DB> for Scope<K>
 where
     K: TenantKey + for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -268,6 +270,7 @@ pub trait UnscopedGuard<DB: Database>: sealed::Sealed + Send + Sync {
 
 impl sealed::Sealed for Unscoped {}
 
+#[diagnostic::do_not_recommend]
 impl<DB: Database> UnscopedGuard<DB> for Unscoped {
     fn reason(&self) -> &str {
         &self.reason
@@ -288,6 +291,7 @@ impl<DB: Database> UnscopedGuard<DB> for Unscoped {
 
 impl<DB: Database, K: TenantKey> sealed::Sealed for ScopedTx<DB, K> {}
 
+#[diagnostic::do_not_recommend]
 impl<DB: Database, K> ReadGuard<DB> for ScopedTx<DB, K>
 where
     K: TenantKey + for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -337,6 +341,7 @@ where
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<DB: Database, K> ScopeGuard<DB> for ScopedTx<DB, K>
 where
     K: TenantKey + for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,

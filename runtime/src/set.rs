@@ -101,6 +101,7 @@ impl<K: TenantKey> sealed::Sealed for ScopeSet<K> {}
 macro_rules! set_guard {
     ($feature:literal, $db:ty, $set:ty, |$this:ident| $bind:expr, $($bound:tt)*) => {
         #[cfg(feature = $feature)]
+        #[diagnostic::do_not_recommend]
         impl<K> ReadGuard<$db> for ScopeSet<K>
         where
             K: TenantKey + for<'q> sqlx::Encode<'q, $db> + sqlx::Type<$db>,
