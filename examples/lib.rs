@@ -1,1 +1,3 @@
 //! Shared code of the examples.
+
+pub mod service_app;
