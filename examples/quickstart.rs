@@ -2,6 +2,10 @@
 //! own invoices. Run it with `cargo run --example quickstart`.
 
 use futures_util::TryStreamExt;
+use std::sync::Arc;
+
+use tenantry::audit::MemorySink;
+use tenantry::policy::{DenySuspended, TenantSet};
 use tenantry::{Db, Result, TenantId, tenant_repository};
 
 #[derive(Debug, sqlx::FromRow)]
@@ -50,7 +54,12 @@ pub trait Invoices {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let db: Db<sqlx::Sqlite> = Db::connect("sqlite::memory:").await?;
+    // One connection: every connection to `sqlite::memory:` is a database of its own.
+    let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await?;
+    // Defense in depth at run time: a policy before any SQL, an audit trail after.
+    let suspended = TenantSet::new(["initech"]);
+    let audit = Arc::new(MemorySink::default());
+    let db: Db<sqlx::Sqlite> = Db::builder(pool).policy(DenySuspended(suspended)).audit(audit.clone()).build();
     sqlx::query(
         "CREATE TABLE invoices (
             id INTEGER PRIMARY KEY,
@@ -90,5 +99,22 @@ async fn main() -> Result<()> {
 
     assert_eq!(invoices.set_amount(&acme, roadrunner, 1_600).await?, 1);
     println!("acme cannot read or change globex's invoice #{hank}; globex still has it untouched.");
+
+    // A transaction is a guard too: both calls run on it, for acme only.
+    let tx = db.begin(&acme).await?;
+    invoices.create(&tx, "Marvin", 4_200).await?;
+    invoices.set_amount(&tx, roadrunner, 1_700).await?;
+    tx.commit().await?;
+
+    // A suspended tenant gets no scope at all.
+    match db.scope(TenantId::parse("initech")?) {
+        Err(e) => println!("initech: {e}"),
+        Ok(_) => unreachable!("initech is suspended"),
+    }
+
+    println!("audit trail:");
+    for event in audit.events() {
+        println!("  {:<8} {}", event.tenant.as_deref().unwrap_or("-"), event.kind);
+    }
     Ok(())
 }

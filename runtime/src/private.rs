@@ -90,7 +90,10 @@ pub async fn begin<'a, DB: sqlx::Database>(
                 Verdict::Async => policy.check_async(&access).await,
             };
             if let Err(reason) = outcome {
-                db.record(tenant, AuditKind::CallDenied { repository: m.repository, method: m.name, reason: reason.clone() });
+                db.record(
+                    tenant,
+                    AuditKind::CallDenied { repository: m.repository, method: m.name, reason: reason.clone() },
+                );
                 return Err(Error::Denied {
                     tenant: tenant.unwrap_or(UNSCOPED).to_string(),
                     repository: Some(m.repository),
@@ -192,7 +195,13 @@ where
     T: Send + 'a,
 {
     use futures_util::{StreamExt, stream};
-    let start = async move { begin(db, m, subject).await.map(|_call| make()) };
+    // The stream's rows are not counted; its opening is audited like a call.
+    let start = async move {
+        let call = begin(db, m, subject).await?;
+        let rows = make();
+        call.end(Ok(()), |_| None)?;
+        Ok(rows)
+    };
     Box::pin(stream::once(start).flat_map(|opened| match opened {
         Ok(rows) => rows.left_stream(),
         Err(e) => stream::iter([Err(e)]).right_stream(),
