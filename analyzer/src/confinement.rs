@@ -67,6 +67,11 @@ pub(crate) struct Shape {
 pub(crate) fn shape(statement: &Statement, sql: &str) -> Result<Shape, Violation> {
     match statement {
         Statement::Query(q) => {
+            // `WITH ... INSERT/UPDATE/DELETE`: the statement is the DML after the CTEs, and
+            // returns rows only with RETURNING.
+            if let SetExpr::Insert(dml) | SetExpr::Update(dml) | SetExpr::Delete(dml) = q.body.as_ref() {
+                return shape(dml, sql);
+            }
             let writes = query_writes(q);
             if let SetExpr::Select(s) = q.body.as_ref()
                 && s.into.is_some()
@@ -277,17 +282,6 @@ impl<'s> Checker<'s> {
             Expr::Value(v) => {
                 matches!(&v.value, Value::Placeholder(p) if p.strip_prefix(':') == Some(TENANT_PLACEHOLDER))
             }
-            _ => false,
-        }
-    }
-
-    /// Whether the `pos`-th item of a SELECT is `:tenant` itself.
-    fn select_item_is_tenant(&self, q: &Query, pos: usize) -> bool {
-        match q.body.as_ref() {
-            SetExpr::Select(s) => match s.projection.get(pos) {
-                Some(SelectItem::UnnamedExpr(e)) | Some(SelectItem::ExprWithAlias { expr: e, .. }) => self.is_tenant(e),
-                _ => false,
-            },
             _ => false,
         }
     }
@@ -1139,28 +1133,27 @@ impl<'s> Checker<'s> {
                         self.tenant_reached = true;
                     }
                     if !target_has_tenant && !guarded {
-                        let conflict = match &oc.conflict_target {
+                        let (why, cols) = match &oc.conflict_target {
                             Some(ConflictTarget::Columns(cols)) => {
-                                format!(
-                                    "ON CONFLICT ({})",
-                                    cols.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ")
-                                )
+                                let cols = cols.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ");
+                                (format!("`ON CONFLICT ({cols})` does not include `{tc}`"), cols)
                             }
-                            Some(ConflictTarget::OnConstraint(c)) => format!("ON CONFLICT ON CONSTRAINT {c}"),
-                            None => "ON CONFLICT".to_string(),
-                        };
-                        let cols = match &oc.conflict_target {
-                            Some(ConflictTarget::Columns(cols)) => {
-                                cols.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ")
-                            }
-                            _ => "...".to_string(),
+                            Some(ConflictTarget::OnConstraint(c)) => (
+                                format!("tenantry cannot see which columns constraint `{c}` covers"),
+                                "...".to_string(),
+                            ),
+                            None => (
+                                "`ON CONFLICT` without a target collides on any unique index".to_string(),
+                                "...".to_string(),
+                            ),
                         };
                         self.problem(
                             format!(
-                                "the upsert into `{table}`{ctx} can overwrite another tenant's row: `{conflict}` does not include `{tc}` and the DO UPDATE is not guarded by the tenant"
+                                "the upsert into `{table}`{ctx} can overwrite another tenant's row: {why}, and the DO UPDATE is not guarded by the tenant"
                             ),
                             format!(
-                                "conflict on `({tc}, {cols})` (with a unique index on those columns), or add `WHERE {table}.{tc} = :tenant` to the DO UPDATE"
+                                "conflict on `({tc}, {cols})` (with a unique index on those columns), or add `WHERE {}.{tc} = :tenant` to the DO UPDATE",
+                                sources[0].binding
                             ),
                             span,
                         );
@@ -1178,7 +1171,7 @@ impl<'s> Checker<'s> {
                             format!("remove `{tc}` from the ON DUPLICATE KEY UPDATE list"),
                             locate(self.sql, a.span()),
                         );
-                    } else if self.guarded_assignment(&a.value, &a.target) {
+                    } else if self.guarded_assignment(&a.value, &a.target, &sources[0], ins) {
                         self.tenant_reached = true;
                     } else {
                         let col = a.target.to_string();
@@ -1238,11 +1231,9 @@ impl<'s> Checker<'s> {
         }
         let out = self.query(source, outer, &format!(" in the SELECT of INSERT{ctx}"));
         match out.positions {
-            Some(p) if p.get(pos) == Some(&true) => {
-                if self.select_item_is_tenant(source, pos) {
-                    self.tenant_reached = true;
-                }
-            }
+            // Whatever anchors that position comes down to `:tenant`, which so reaches the
+            // inserted row's tenant column.
+            Some(p) if p.get(pos) == Some(&true) => self.tenant_reached = true,
             _ => self.problem(
                 format!(
                     "INSERT into `{table}` ... SELECT{ctx}: the selected value for `{tc}` is not provably the tenant"
@@ -1272,28 +1263,51 @@ impl<'s> Checker<'s> {
     }
 
     /// `col = IF(tenant_id = :tenant, new, col)` or the CASE form: another tenant's row
-    /// keeps its value.
-    fn guarded_assignment(&self, value: &Expr, target: &AssignmentTarget) -> bool {
+    /// keeps its value. In an `ON DUPLICATE KEY UPDATE`, a bare or table-qualified column
+    /// is the existing row; `VALUES(col)` and `new.col` (the row alias of `INSERT ... AS
+    /// new`) are the proposed row, whose tenant column the INSERT already set to `:tenant`.
+    /// So the guard must read the existing row's tenant column and the fallback the
+    /// existing row's own column: anything proposed there would write it anyway.
+    fn guarded_assignment(&self, value: &Expr, target: &AssignmentTarget, table: &Source, ins: &Insert) -> bool {
         let AssignmentTarget::ColumnName(col) = target else { return false };
         let col = last_part(col);
-        let is_col = |e: &Expr| column_name(e).is_some_and(|n| same_name(&n, &col));
+        let existing = |e: &Expr, column: &str| match strip(e) {
+            Expr::Identifier(id) => same_name(&id.value, column),
+            Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+                same_name(&p[p.len() - 1].value, column) && same_name(&p[p.len() - 2].value, &table.binding)
+            }
+            _ => false,
+        };
+        let row_alias = ins
+            .insert_alias
+            .as_ref()
+            .filter(|a| a.col_aliases.as_ref().is_none_or(Vec::is_empty))
+            .map(|a| last_part(&a.row_alias));
+        let proposed_tenant = |e: &Expr| {
+            self.is_tenant(e)
+                || match strip(e) {
+                    Expr::Function(f) if same_name(&last_part(&f.name), "values") => {
+                        matches!(function_args(f)[..], [arg] if existing(arg, self.tc()))
+                    }
+                    Expr::CompoundIdentifier(p) if p.len() == 2 => {
+                        row_alias.as_ref().is_some_and(|r| same_name(&p[0].value, r))
+                            && same_name(&p[1].value, self.tc())
+                    }
+                    _ => false,
+                }
+        };
         let guard = |e: &Expr| {
             equalities(e).into_iter().any(|(a, b)| {
-                let tenant_col = |x: &Expr| column_name(x).is_some_and(|n| same_name(&n, self.tc()));
-                let value = |x: &Expr| {
-                    self.is_tenant(x)
-                        || matches!(strip(x), Expr::Function(f) if same_name(&last_part(&f.name), "values"))
-                };
-                (tenant_col(a) && value(b)) || (tenant_col(b) && value(a))
+                (existing(a, self.tc()) && proposed_tenant(b)) || (existing(b, self.tc()) && proposed_tenant(a))
             })
         };
         match strip(value) {
             Expr::Function(f) if same_name(&last_part(&f.name), "if") => {
                 let args = function_args(f);
-                args.len() == 3 && guard(args[0]) && is_col(args[2])
+                args.len() == 3 && guard(args[0]) && existing(args[2], &col)
             }
             Expr::Case { operand: None, conditions, else_result: Some(else_result), .. } => {
-                conditions.len() == 1 && guard(&conditions[0].condition) && is_col(else_result)
+                conditions.len() == 1 && guard(&conditions[0].condition) && existing(else_result, &col)
             }
             _ => false,
         }
@@ -1345,6 +1359,25 @@ impl<'s> Checker<'s> {
                     let q = n.0[n.0.len() - 2].as_ident().map(|i| i.value.to_ascii_lowercase()).unwrap_or_default();
                     level.sources.iter().position(|s| same_name(&s.binding, &q))
                 }
+                // MySQL's multi-table UPDATE writes a bare column to whichever of its
+                // tables has one of that name, which tenantry cannot see.
+                AssignmentTarget::ColumnName(n) if targets.len() > 1 => {
+                    if let Some(&shared) =
+                        targets.iter().find(|t| matches!(level.sources[**t].kind, SourceKind::Shared))
+                    {
+                        let (display, span) = (level.sources[shared].display.clone(), level.sources[shared].span);
+                        let owner = targets
+                            .iter()
+                            .find(|t| matches!(level.sources[**t].kind, SourceKind::Owned))
+                            .map_or("t".to_string(), |t| level.sources[*t].binding.clone());
+                        self.problem(
+                            format!("`SET {n} = ...` in a multi-table UPDATE{ctx} may write shared table `{display}`: a bare column belongs to whichever joined table has it"),
+                            format!("qualify the column with the tenant-owned table it belongs to: `SET {owner}.{n} = ...`"),
+                            span,
+                        );
+                    }
+                    primary
+                }
                 _ => primary,
             };
             if let Some(w) = written
@@ -1381,8 +1414,21 @@ impl<'s> Checker<'s> {
     fn delete(&mut self, d: &Delete, outer: &[&[Source]], ctx: &str) {
         let mut level = Level::default();
         let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &d.from;
+        // MySQL's `DELETE FROM i USING invoices i JOIN ...` names its targets in FROM and
+        // its tables in USING: a bare FROM name that USING binds is a target, not a table.
+        let using_bindings: Vec<String> = d.using.iter().flatten().flat_map(bindings).collect();
+        let mut named_targets: Vec<String> = d.tables.iter().map(last_part).collect();
         let mut first = None;
         for twj in from {
+            if let TableFactor::Table { name, alias: None, args: None, .. } = &twj.relation
+                && twj.joins.is_empty()
+                && name.0.len() == 1
+                && using_bindings.contains(&last_part(name))
+            {
+                self.seen(name);
+                named_targets.push(last_part(name));
+                continue;
+            }
             let added = self.table_with_joins(&mut level, twj, outer, ctx, "DELETE FROM");
             first = first.or(added.first().copied());
         }
@@ -1391,13 +1437,10 @@ impl<'s> Checker<'s> {
                 self.table_with_joins(&mut level, twj, outer, ctx, "DELETE ... USING");
             }
         }
-        let targets: Vec<usize> = if d.tables.is_empty() {
+        let targets: Vec<usize> = if named_targets.is_empty() {
             first.into_iter().collect()
         } else {
-            d.tables
-                .iter()
-                .filter_map(|t| level.sources.iter().position(|s| same_name(&s.binding, &last_part(t))))
-                .collect()
+            named_targets.iter().filter_map(|t| level.sources.iter().position(|s| same_name(&s.binding, t))).collect()
         };
         for t in targets {
             if matches!(level.sources[t].kind, SourceKind::Shared) {
@@ -1471,6 +1514,20 @@ impl<'s> Checker<'s> {
         let _ = statement.visit(&mut v);
         v.1
     }
+}
+
+/// The names the tables of a FROM item are qualified with (alias, else table name).
+fn bindings(twj: &TableWithJoins) -> Vec<String> {
+    std::iter::once(&twj.relation)
+        .chain(twj.joins.iter().map(|j| &j.relation))
+        .flat_map(|factor| match factor {
+            TableFactor::Table { name, alias, .. } => {
+                vec![alias.as_ref().map_or_else(|| last_part(name), |a| a.name.value.to_ascii_lowercase())]
+            }
+            TableFactor::NestedJoin { table_with_joins, .. } => bindings(table_with_joins),
+            _ => Vec::new(),
+        })
+        .collect()
 }
 
 /// The source a [`Checker::resolve`] result points at.

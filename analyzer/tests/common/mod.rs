@@ -23,6 +23,8 @@ pub const MYSQL: &[Backend] = &[Backend::MySql];
 pub const SQLITE: &[Backend] = &[Backend::Sqlite];
 /// `ON CONFLICT` upserts, `RETURNING`: PostgreSQL and SQLite.
 pub const PG_SQLITE: &[Backend] = &[Backend::Postgres, Backend::Sqlite];
+/// `REPLACE INTO`: MySQL and SQLite.
+pub const MYSQL_SQLITE: &[Backend] = &[Backend::MySql, Backend::Sqlite];
 
 /// The schema every test runs against.
 pub fn schema() -> Schema {
