@@ -64,13 +64,13 @@ pub(crate) struct Shape {
 }
 
 /// Classifies a statement, refusing anything that is not SELECT/INSERT/UPDATE/DELETE.
-pub(crate) fn shape(statement: &Statement, sql: &str) -> Result<Shape, Violation> {
+pub(crate) fn shape(statement: &Statement, sql: &str, schema: &Schema) -> Result<Shape, Violation> {
     match statement {
         Statement::Query(q) => {
             // `WITH ... INSERT/UPDATE/DELETE`: the statement is the DML after the CTEs, and
             // returns rows only with RETURNING.
             if let SetExpr::Insert(dml) | SetExpr::Update(dml) | SetExpr::Delete(dml) = q.body.as_ref() {
-                return shape(dml, sql);
+                return shape(dml, sql, schema);
             }
             let writes = query_writes(q);
             if let SetExpr::Select(s) = q.body.as_ref()
@@ -99,14 +99,48 @@ pub(crate) fn shape(statement: &Statement, sql: &str) -> Result<Shape, Violation
                 format!(
                     "`{keyword}` is not allowed in a repository: a method holds one SELECT, INSERT, UPDATE or DELETE"
                 ),
-                match keyword.as_str() {
-                    "TRUNCATE" => "delete one tenant's rows with `DELETE FROM ... WHERE tenant_id = :tenant`".to_string(),
-                    _ => "run schema changes and session settings in migrations or at connection setup, not in a repository method".to_string(),
-                },
+                refused_statement_fix(&keyword, &schema.tenant_column),
                 locate(sql, other.span()),
             ))
         }
     }
+}
+
+/// What to write instead of a statement a repository method cannot hold.
+fn refused_statement_fix(keyword: &str, tc: &str) -> String {
+    let fix = match keyword.split_whitespace().next().unwrap_or("") {
+        "TRUNCATE" => return format!("delete one tenant's rows with `DELETE FROM ... WHERE {tc} = :tenant`"),
+        "MERGE" => {
+            return format!(
+                "write it as an upsert (`INSERT ... ON CONFLICT ({tc}, ...) DO UPDATE`) or as a confined UPDATE and INSERT"
+            );
+        }
+        "CREATE" | "ALTER" | "DROP" | "GRANT" | "REVOKE" | "COMMENT" | "RENAME" => {
+            "run schema changes in a migration, not in a repository method"
+        }
+        "SET" | "RESET" | "USE" | "PRAGMA" | "ATTACH" | "DETACH" | "DISCARD" => {
+            "configure connections at pool setup (tenantry sets the tenant itself), not in a repository method"
+        }
+        "BEGIN" | "START" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "END" => {
+            "open a transaction from the scope (`db.begin(&scope)`) and call the methods with it"
+        }
+        "CALL" | "DO" => "tenantry cannot see the SQL a procedure runs: write its statements as repository methods",
+        "PREPARE" | "EXECUTE" | "DEALLOCATE" => {
+            "tenantry prepares the statement itself: write the SQL in `#[sql(...)]`"
+        }
+        "EXPLAIN" => "run EXPLAIN by hand on the statement, not from a repository method",
+        "SHOW" | "DESCRIBE" | "DESC" => "inspect the schema and settings by hand, not from a repository method",
+        "VACUUM" | "ANALYZE" | "OPTIMIZE" | "REINDEX" | "CLUSTER" => {
+            "run maintenance from a migration or a scheduled job, not from a repository method"
+        }
+        "COPY" => {
+            return format!(
+                "read rows with `SELECT ... WHERE {tc} = :tenant`; bulk loads do not belong in a repository"
+            );
+        }
+        _ => "run it outside repository methods; a method holds one SELECT, INSERT, UPDATE or DELETE",
+    };
+    fix.to_string()
 }
 
 fn statement_keyword(statement: &Statement) -> String {
@@ -708,7 +742,7 @@ impl<'s> Checker<'s> {
         } else {
             self.problem(
                 format!("table function `{name}`{ctx} may read any tenant's rows and cannot be checked"),
-                "select from the tables themselves, confined with `tenant_id = :tenant`, or move the call to an `#[unscoped(reason = \"...\")]` method".to_string(),
+                format!("select from the tables themselves, confined with `{} = :tenant`, or move the call to an `#[unscoped(reason = \"...\")]` method", self.tc()),
                 span,
             );
             SourceKind::Function
@@ -1149,7 +1183,7 @@ impl<'s> Checker<'s> {
                         };
                         self.problem(
                             format!(
-                                "the upsert into `{table}`{ctx} can overwrite another tenant's row: {why}, and the DO UPDATE is not guarded by the tenant"
+                                "the upsert into `{table}`{ctx} can overwrite another tenant's row: {why} and the DO UPDATE is not guarded by the tenant"
                             ),
                             format!(
                                 "conflict on `({tc}, {cols})` (with a unique index on those columns), or add `WHERE {}.{tc} = :tenant` to the DO UPDATE",

@@ -157,8 +157,14 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
     let placeholders = placeholders::scan(sql, backend);
     let mut problems = Vec::new();
     for p in &placeholders.positional {
+        let named = p.text[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+        let problem = if named {
+            format!("parameter `{}` in SQLite's own syntax: tenantry binds only `:name` placeholders", p.text)
+        } else {
+            format!("positional parameter `{}`: tenantry binds parameters by name", p.text)
+        };
         problems.push(Violation::new(
-            format!("positional parameter `{}`: tenantry binds parameters by name", p.text),
+            problem,
             "write `:name`, where `name` is an argument of the method",
             Some((p.start, p.start + p.text.len())),
         ));
@@ -200,7 +206,7 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
         }
     };
 
-    let shape = match confinement::shape(statement, sql) {
+    let shape = match confinement::shape(statement, sql, schema) {
         Ok(shape) => shape,
         Err(v) => {
             problems.push(v);

@@ -17,7 +17,8 @@ pub struct Placeholder {
     pub end: usize,
 }
 
-/// A positional parameter (`?`, `$1`, `?1`) written by hand: tenantry binds by name only.
+/// A parameter in the database's own syntax (`?`, `$1`, `?1`, SQLite's `@name` and
+/// `$name`) written by hand: tenantry binds its own `:name` placeholders only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Positional {
     /// The text as written.
@@ -88,8 +89,13 @@ pub fn scan(sql: &str, backend: Backend) -> Placeholders {
                     i += 1;
                 }
             }
-            b'$' if backend == Backend::Sqlite && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
-                let end = digits_end(bytes, i + 1);
+            // SQLite also binds `$name`, `@name` and `$1` itself: left unbound by the
+            // generated code, they would silently be NULL.
+            b'$' | b'@'
+                if backend == Backend::Sqlite
+                    && bytes.get(i + 1).is_some_and(|b| b.is_ascii_digit() || is_ident_start(*b)) =>
+            {
+                let end = ident_end(bytes, i + 1);
                 out.positional.push(Positional { text: sql[i..end].to_string(), start: i });
                 i = end;
             }
@@ -287,6 +293,9 @@ mod tests {
         assert_eq!(p.positional.len(), 2);
         let p = scan("SELECT * FROM t WHERE a = $1", Backend::Postgres);
         assert_eq!(p.positional[0].text, "$1");
+        // SQLite's own named forms would be left unbound, and so NULL.
+        let p = scan("SELECT * FROM t WHERE a = @a AND b = $b AND c = $3", Backend::Sqlite);
+        assert_eq!(p.positional.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(), ["@a", "$b", "$3"]);
         // jsonb's `?` operator is not a parameter in PostgreSQL.
         assert!(scan("SELECT * FROM t WHERE doc ? 'k'", Backend::Postgres).positional.is_empty());
     }

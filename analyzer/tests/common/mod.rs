@@ -52,19 +52,24 @@ pub fn safe_unscoped(backends: &[Backend], sql: &str) -> Analysis {
     checked(backends, sql, Mode::Unscoped)
 }
 
+// Loops, not closures: a panic inside a closure would lose `#[track_caller]` and point
+// here instead of at the test.
 #[track_caller]
 fn checked(backends: &[Backend], sql: &str, mode: Mode) -> Analysis {
-    let mut accepted = backends.iter().map(|&backend| match run(backend, sql, mode) {
-        Ok(a) => a,
-        Err(vs) => panic!(
-            "expected {mode:?} statement to be accepted on {}, but it was refused:\n\n{}",
-            backend.name(),
-            rendered(sql, &vs)
-        ),
-    });
-    let first = accepted.next().expect("at least one backend");
-    accepted.for_each(drop);
-    first
+    let mut first = None;
+    for &backend in backends {
+        match run(backend, sql, mode) {
+            Ok(a) => {
+                first.get_or_insert(a);
+            }
+            Err(vs) => panic!(
+                "expected {mode:?} statement to be accepted on {}, but it was refused:\n\n{}",
+                backend.name(),
+                rendered(sql, &vs)
+            ),
+        }
+    }
+    first.expect("at least one backend")
 }
 
 /// Asserts that `sql` is refused on every backend of `backends`; check what the user
@@ -82,17 +87,17 @@ pub fn leak_unscoped(backends: &[Backend], sql: &str) -> Refused {
 
 #[track_caller]
 fn refused(backends: &[Backend], sql: &str, mode: Mode) -> Refused {
-    let per_backend = backends
-        .iter()
-        .map(|&backend| match run(backend, sql, mode) {
+    let mut per_backend = Vec::new();
+    for &backend in backends {
+        match run(backend, sql, mode) {
+            Err(vs) => per_backend.push((backend, vs)),
             Ok(a) => panic!(
                 "expected {mode:?} statement to be refused on {}, but it was accepted ({:?}):\n\n    {sql}\n",
                 backend.name(),
                 a.kind
             ),
-            Err(vs) => (backend, vs),
-        })
-        .collect();
+        }
+    }
     Refused { sql: sql.to_string(), per_backend, current: Vec::new() }
 }
 
