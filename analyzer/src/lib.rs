@@ -169,6 +169,13 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
             Some((p.start, p.start + p.text.len())),
         ));
     }
+    for &at in &placeholders.executable_comments {
+        problems.push(Violation::new(
+            "MySQL runs the SQL inside `/*! ... */` (MariaDB: `/*M! ... */`), or skips it by server version: tenantry cannot check what it does",
+            "write that SQL as plain SQL, or remove the comment",
+            Some((at, at + 3)),
+        ));
+    }
     if mode == Mode::Unscoped {
         for p in placeholders.occurrences.iter().filter(|p| p.name == TENANT_PLACEHOLDER) {
             problems.push(Violation::new(

@@ -34,6 +34,10 @@ pub struct Placeholders {
     pub occurrences: Vec<Placeholder>,
     /// Hand-written positional parameters, which are an error in a repository.
     pub positional: Vec<Positional>,
+    /// Byte offsets of MySQL's `/*! ... */` and MariaDB's `/*M! ... */` comments, which
+    /// the server runs as SQL (or skips, by version): what the analyser parsed is then not
+    /// what runs, so they are an error in a repository.
+    pub executable_comments: Vec<usize>,
 }
 
 impl Placeholders {
@@ -75,9 +79,20 @@ pub fn scan(sql: &str, backend: Backend) -> Placeholders {
             b'\'' => i = skip_quoted(bytes, i, b'\'', backslash_escapes(sql, i, backend)),
             b'"' => i = skip_quoted(bytes, i, b'"', backend == Backend::MySql),
             b'`' => i = skip_quoted(bytes, i, b'`', false),
-            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_line(bytes, i),
+            // MySQL only starts a comment at `--` followed by whitespace: `1--1` is 2.
+            b'-' if bytes.get(i + 1) == Some(&b'-')
+                && (backend != Backend::MySql
+                    || bytes.get(i + 2).is_none_or(|b| b.is_ascii_whitespace() || b.is_ascii_control())) =>
+            {
+                i = skip_line(bytes, i)
+            }
             b'#' if backend == Backend::MySql => i = skip_line(bytes, i),
-            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i, backend),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                if backend == Backend::MySql && matches!(&bytes[i + 2..], [b'!', ..] | [b'M', b'!', ..]) {
+                    out.executable_comments.push(i);
+                }
+                i = skip_block_comment(bytes, i, backend);
+            }
             b'$' if backend == Backend::Postgres => {
                 if let Some(end) = skip_dollar_quoted(sql, i) {
                     i = end;
@@ -285,6 +300,20 @@ mod tests {
         assert_eq!(names(sql, Backend::Postgres), ["real"]);
         let sql = "SELECT E'\\' :x' FROM t WHERE b = :real";
         assert_eq!(names(sql, Backend::Postgres), ["real"]);
+    }
+
+    #[test]
+    fn mysql_double_dash_needs_a_space_to_start_a_comment() {
+        assert_eq!(names("SELECT a FROM t WHERE b = 1 --:x", Backend::MySql), ["x"]);
+        assert!(names("SELECT a FROM t WHERE b = 1 -- :x", Backend::MySql).is_empty());
+        assert!(names("SELECT a FROM t WHERE b = 1 --:x", Backend::Postgres).is_empty());
+    }
+
+    #[test]
+    fn mysql_executable_comments_are_reported() {
+        let sql = "SELECT a FROM t WHERE b = :b /*!50000 OR 1 */ /*M! OR 2 */ /* plain */ /*+ hint */";
+        assert_eq!(scan(sql, Backend::MySql).executable_comments, [29, 46]);
+        assert!(scan(sql, Backend::Postgres).executable_comments.is_empty());
     }
 
     #[test]

@@ -203,6 +203,26 @@ fn placeholders_are_listed_in_source_order() {
     assert_eq!(a.placeholders.names(), ["amount", "tenant", "id"]);
 }
 
+#[test]
+fn mysql_executable_comments_are_refused() {
+    // MariaDB runs `/*M! ... */`; MySQL runs `/*!NNNNN ... */` only from version NNNNN on,
+    // so the SQL tenantry parsed is not the SQL that runs.
+    leak(MYSQL, "SELECT id FROM invoices WHERE tenant_id = :tenant /*M! OR 1 = 1 */")
+        .count(1)
+        .problem(&["runs the SQL inside `/*! ... */`", "cannot check what it does"])
+        .fix(&["plain SQL"])
+        .at("/*M!");
+    leak(MYSQL, "SELECT id FROM invoices WHERE /*!99999 tenant_id = :tenant AND */ id = :id")
+        .count(1)
+        .problem(&["runs the SQL inside `/*! ... */`"])
+        .fix(&["plain SQL"]);
+    // Elsewhere they are plain comments, and optimizer hints stay allowed.
+    leak(PG_SQLITE, "SELECT id FROM invoices /*! WHERE tenant_id = :tenant */")
+        .problem(&["table `invoices`", "never uses `:tenant`"])
+        .fix(&["WHERE tenant_id = :tenant"]);
+    safe(MYSQL, "SELECT /*+ MAX_EXECUTION_TIME(1000) */ id FROM invoices WHERE tenant_id = :tenant");
+}
+
 // ----- `:tenant` -----------------------------------------------------------------------
 
 #[test]
