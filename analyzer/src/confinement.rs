@@ -57,6 +57,36 @@ const PURE_TABLE_FUNCTIONS: &[&str] = &[
     "json_table",
 ];
 
+/// Functions that read tables the walk cannot see (they take SQL as text, or a table by
+/// name), or change what a pooled connection carries to its next user: why, and the fix.
+const OPAQUE_FUNCTIONS: &[(&str, &str, &str)] = &[
+    ("query_to_xml", SQL_TEXT, QUERY_TABLES),
+    ("query_to_xmlschema", SQL_TEXT, QUERY_TABLES),
+    ("query_to_xml_and_xmlschema", SQL_TEXT, QUERY_TABLES),
+    ("cursor_to_xml", "reads a cursor opened elsewhere", QUERY_TABLES),
+    ("table_to_xml", BY_NAME, QUERY_TABLES),
+    ("table_to_xmlschema", BY_NAME, QUERY_TABLES),
+    ("table_to_xml_and_xmlschema", BY_NAME, QUERY_TABLES),
+    ("schema_to_xml", BY_NAME, QUERY_TABLES),
+    ("schema_to_xml_and_xmlschema", BY_NAME, QUERY_TABLES),
+    ("database_to_xml", BY_NAME, QUERY_TABLES),
+    ("database_to_xml_and_xmlschema", BY_NAME, QUERY_TABLES),
+    ("ts_stat", SQL_TEXT, QUERY_TABLES),
+    ("dblink", SQL_TEXT, QUERY_TABLES),
+    ("dblink_exec", SQL_TEXT, QUERY_TABLES),
+    ("dblink_open", SQL_TEXT, QUERY_TABLES),
+    ("dblink_send_query", SQL_TEXT, QUERY_TABLES),
+    (
+        "set_config",
+        "changes a session setting (such as the row-level security tenant) that outlives the statement",
+        "let tenantry set the tenant, and configure other settings at pool setup",
+    ),
+    ("load_extension", "loads code into the connection", "load extensions at pool setup"),
+];
+const SQL_TEXT: &str = "runs SQL given as text";
+const BY_NAME: &str = "reads whole tables given by name";
+const QUERY_TABLES: &str = "query the tables themselves, each confined with its tenant column `= :tenant`";
+
 pub(crate) struct Shape {
     pub kind: StatementKind,
     pub writes: bool,
@@ -194,6 +224,7 @@ pub(crate) fn check(
     };
     c.statement(statement, &[], "");
     c.unseen_relations(statement);
+    c.opaque_functions(statement);
     let confined_something = c.problems.is_empty() && c.tenant_reached;
     if tenant_uses == 0
         && let Some(first) = c.problems.iter_mut().find(|p| p.problem.contains("not confined"))
@@ -666,7 +697,7 @@ impl<'s> Checker<'s> {
                         let what = format!("table function `{table}`");
                         level.exprs.extend(args.args.iter().flat_map(function_arg_exprs).map(|e| (e, what.clone())));
                     }
-                    self.table_function(&table, ctx, span)
+                    self.table_function(name, ctx, span)
                 } else if name.0.len() == 1
                     && let Some(cols) = self.cte_columns(&table)
                 {
@@ -696,7 +727,7 @@ impl<'s> Checker<'s> {
                 let what = format!("table function `{table}`");
                 level.exprs.extend(args.iter().flat_map(function_arg_exprs).map(|e| (e, what.clone())));
                 let span = locate(self.sql, name.span());
-                let kind = self.table_function(&table, ctx, span);
+                let kind = self.table_function(name, ctx, span);
                 let binding = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or(table.clone());
                 level.sources.push(Source {
                     binding,
@@ -736,12 +767,19 @@ impl<'s> Checker<'s> {
         vec![idx]
     }
 
-    fn table_function(&mut self, name: &str, ctx: &str, span: Option<(usize, usize)>) -> SourceKind {
-        if PURE_TABLE_FUNCTIONS.iter().any(|f| same_name(f, name)) {
+    fn table_function(&mut self, function: &ObjectName, ctx: &str, span: Option<(usize, usize)>) -> SourceKind {
+        let name = last_part(function);
+        // A function of that name in another schema is the user's own, and may read anything.
+        let builtin = match function.0.as_slice() {
+            [_] => true,
+            [schema, _] => schema.as_ident().is_some_and(|s| same_name(&s.value, "pg_catalog")),
+            _ => false,
+        };
+        if builtin && PURE_TABLE_FUNCTIONS.iter().any(|f| same_name(f, &name)) {
             SourceKind::Function
         } else {
             self.problem(
-                format!("table function `{name}`{ctx} may read any tenant's rows and cannot be checked"),
+                format!("table function `{}`{ctx} may read any tenant's rows and cannot be checked", unquoted(function)),
                 format!("select from the tables themselves, confined with `{} = :tenant`, or move the call to an `#[unscoped(reason = \"...\")]` method", self.tc()),
                 span,
             );
@@ -1530,6 +1568,32 @@ impl<'s> Checker<'s> {
                     locate(self.sql, ident.span),
                 );
             }
+        }
+    }
+
+    /// Functions whose effect the rules cannot see, wherever they are called.
+    fn opaque_functions(&mut self, statement: &Statement) {
+        struct Calls(Vec<ObjectName>);
+        impl Visitor for Calls {
+            type Break = ();
+            fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+                if let Expr::Function(f) = e {
+                    self.0.push(f.name.clone());
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let mut v = Calls(Vec::new());
+        let _ = statement.visit(&mut v);
+        for name in v.0 {
+            let Some((_, why, fix)) = OPAQUE_FUNCTIONS.iter().find(|(f, ..)| same_name(f, &last_part(&name))) else {
+                continue;
+            };
+            self.problem(
+                format!("function `{}` {why}, which tenantry cannot check", unquoted(&name)),
+                fix.to_string(),
+                locate(self.sql, name.span()),
+            );
         }
     }
 

@@ -368,3 +368,33 @@ fn unknown_table_function_cannot_be_checked() {
         .problem(&["table function `dblink`", "cannot be checked"])
         .fix(&["tenant_id = :tenant", "#[unscoped"]);
 }
+
+#[test]
+fn table_function_of_another_schema_is_not_the_builtin() {
+    leak(PG, "SELECT n FROM reports.generate_series(1, :count) AS g(n)")
+        .problem(&["table function `reports.generate_series`", "cannot be checked"])
+        .fix(&["tenant_id = :tenant"]);
+    safe(PG, "SELECT n FROM pg_catalog.generate_series(1, :count) AS g(n)");
+}
+
+#[test]
+fn function_that_reads_a_table_by_name_cannot_be_checked() {
+    // No table appears in the statement, yet every tenant's invoices come back.
+    leak(PG, "SELECT table_to_xml('invoices', true, false, '')")
+        .count(1)
+        .problem(&["function `table_to_xml`", "reads whole tables given by name", "cannot check"])
+        .fix(&["query the tables themselves"]);
+    leak(PG, "SELECT query_to_xml('SELECT * FROM invoices', true, false, '') FROM invoices WHERE tenant_id = :tenant")
+        .count(1)
+        .problem(&["function `query_to_xml`", "runs SQL given as text"])
+        .fix(&["query the tables themselves"]);
+}
+
+#[test]
+fn function_that_changes_the_session_cannot_be_checked() {
+    // On a pooled connection the setting outlives the method, e.g. the RLS tenant.
+    leak(PG, "SELECT set_config('app.tenant', :other, false)")
+        .count(1)
+        .problem(&["function `set_config`", "changes a session setting"])
+        .fix(&["let tenantry set the tenant"]);
+}
