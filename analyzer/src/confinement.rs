@@ -4,7 +4,9 @@
 //! JOIN, subquery, CTE, LATERAL, set-operation branch, `UPDATE ... FROM` and
 //! `DELETE ... USING` — is constrained by `<its tenant column> = :tenant` as a top-level
 //! AND-conjunct of a WHERE or of a JOIN ON that filters that table, or by equality to the
-//! tenant column of a table that is already confined. On top of that:
+//! tenant column of a table that is already confined (or a CTE or derived-table column
+//! that provably holds the tenant; `JOIN ... USING (tenant_id)` is such an equality).
+//! `:tenant` may be cast only to a type that keeps every value. On top of that:
 //!
 //! * `INSERT` names the tenant column and gives it `:tenant` in every row; `INSERT ...
 //!   SELECT` takes it from `:tenant` or a confined tenant column and reads only confined
@@ -17,7 +19,9 @@
 //!
 //! Anything the rules cannot prove is refused: the checker walks the AST clause by clause,
 //! and a final pass makes sure that every table reference in the statement was seen by
-//! that walk, so that a construct it does not know cannot hide a table.
+//! that walk, so that a construct it does not know cannot hide a table, and that no
+//! function reads tables the walk cannot see (SQL as text, a table by name) or changes
+//! the session.
 //!
 //! Which side of a join a condition filters matters: a condition in the ON of a
 //! `LEFT JOIN` filters only the joined (right) table — the left side keeps all its rows —
@@ -984,7 +988,11 @@ impl<'s> Checker<'s> {
     fn hint(&self, level: &Level<'_>, idx: usize, outer: &[&[Source]]) -> String {
         let s = &level.sources[idx];
         let multi = level.sources.len() > 1;
-        for g in &level.groups {
+        // A condition that filters the table but does not confine it is the likelier
+        // mistake; one in an ON that does not filter it comes second.
+        let (filtering, other): (Vec<&Group<'_>>, Vec<&Group<'_>>) =
+            level.groups.iter().partition(|g| g.filters.contains(&idx));
+        for g in filtering.into_iter().chain(other) {
             for c in &g.conjuncts {
                 let Conj::Expr(e) = c else { continue };
                 if !mentions_tenant_column(e, &s.binding, self.tc(), multi) {
@@ -995,17 +1003,6 @@ impl<'s> Checker<'s> {
                     return format!(": `{text}` is in the ON of a {}, which does not filter `{}`", g.clause, s.display);
                 }
                 return format!(": {}", self.describe(e, level, outer));
-            }
-        }
-        // Nothing at top level: maybe it hides inside an OR, NOT or CASE.
-        for g in &level.groups {
-            if let Some(whole) = g.whole
-                && mentions_tenant_column(whole, &s.binding, self.tc(), multi)
-            {
-                return format!(
-                    ": its tenant condition in {} is not a top-level AND condition (it is under OR, NOT, CASE or a function), so it does not confine every row",
-                    g.clause
-                );
             }
         }
         String::new()
@@ -1042,15 +1039,18 @@ impl<'s> Checker<'s> {
                     format!(
                         "`{text}` casts the placeholder to `{data_type}`, which can change the value (shorten it, round it or parse a number out of it) and so match another tenant's id"
                     )
-                } else if !is_column(l) && !is_column(r) && (mentions_column(l, tc) || mentions_column(r, tc)) {
-                    let wrapped = if mentions_column(l, tc) { l } else { r };
+                } else if matches!(l, Expr::Subquery(_)) || matches!(r, Expr::Subquery(_)) {
+                    format!(
+                        "`{text}` compares the tenant column with a subquery's result; only `:tenant` or the tenant column of a confined table confines"
+                    )
+                } else if let Some(wrapped) = [l, r].into_iter().find(|x| !is_column(x) && mentions_column(x, tc)) {
                     let around = match wrapped {
                         Expr::Function(f) => format!("`{}(...)`", f.name),
                         Expr::Cast { .. } => "a cast".to_string(),
                         _ => "an expression".to_string(),
                     };
                     format!(
-                        "`{text}` wraps the tenant column in {around}; only the bare column compared with `:tenant` confines"
+                        "`{text}` wraps the tenant column in {around}; only the bare column, compared with `:tenant` or a confined tenant column, confines"
                     )
                 } else if [l, r]
                     .into_iter()
@@ -1060,10 +1060,6 @@ impl<'s> Checker<'s> {
                 } else if is_placeholder(l) || is_placeholder(r) || is_literal(l) || is_literal(r) {
                     format!(
                         "`{text}` compares the tenant column with a value other than `:tenant`; the tenant must come from the scope guard"
-                    )
-                } else if matches!(l, Expr::Subquery(_)) || matches!(r, Expr::Subquery(_)) {
-                    format!(
-                        "`{text}` compares the tenant column with a subquery's result; only `:tenant` or the tenant column of a confined table confines"
                     )
                 } else if let (Some(a), Some(b)) = (self.resolve(l, level, outer), self.resolve(r, level, outer)) {
                     let derived = [(l, a), (r, b)].into_iter().find_map(|(x, at)| {

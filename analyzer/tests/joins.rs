@@ -95,6 +95,36 @@ fn tenant_condition_under_or_in_on_does_not_confine() {
 }
 
 #[test]
+fn anchor_wrapped_in_an_expression_does_not_confine() {
+    leak(
+        PG,
+        "SELECT i.id FROM invoices i JOIN customers c ON c.tenant_id = i.tenant_id::text WHERE i.tenant_id = :tenant",
+    )
+    .count(1)
+    .problem(&["table `customers c`", "in JOIN", "wraps the tenant column in a cast"])
+    .fix(&["c.tenant_id = i.tenant_id"]);
+    leak(
+        ALL,
+        "SELECT i.id FROM invoices i JOIN customers c ON c.tenant_id = COALESCE(i.tenant_id, c.tenant_id) \
+         WHERE i.tenant_id = :tenant",
+    )
+    .problem(&["table `customers c`", "wraps the tenant column in `COALESCE(...)`"])
+    .fix(&["c.tenant_id = i.tenant_id"]);
+}
+
+#[test]
+fn where_condition_is_explained_before_an_on_that_does_not_filter() {
+    leak(
+        ALL,
+        "SELECT i.id FROM invoices i LEFT JOIN customers c ON c.tenant_id = i.tenant_id \
+         WHERE i.tenant_id = :tenant OR c.id IS NULL",
+    )
+    .count(2)
+    .problem(&["table `invoices i`", "`i.tenant_id = :tenant OR c.id IS NULL` is under OR"])
+    .fix(&["AND i.tenant_id = :tenant"]);
+}
+
+#[test]
 fn joined_shared_table_needs_no_tenant() {
     safe(
         ALL,
