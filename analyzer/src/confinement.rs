@@ -362,11 +362,10 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn statement(&mut self, statement: &Statement, outer: &[&[Source]], ctx: &str) {
+    /// Checks one statement; returns what its rows (a query's, or DML's RETURNING) hold.
+    fn statement(&mut self, statement: &Statement, outer: &[&[Source]], ctx: &str) -> Output {
         match statement {
-            Statement::Query(q) => {
-                self.query(q, outer, ctx);
-            }
+            Statement::Query(q) => self.query(q, outer, ctx),
             Statement::Insert(i) => self.insert(i, outer, ctx),
             Statement::Update(u) => self.update(u, outer, ctx),
             Statement::Delete(d) => self.delete(d, outer, ctx),
@@ -377,6 +376,7 @@ impl<'s> Checker<'s> {
                     "use SELECT, INSERT, UPDATE or DELETE".to_string(),
                     locate(self.sql, other.span()),
                 );
+                Output::default()
             }
         }
     }
@@ -471,9 +471,9 @@ impl<'s> Checker<'s> {
                 }
                 Output::default()
             }
+            // A data-modifying CTE's RETURNING rows are read like a query's.
             SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) | SetExpr::Merge(s) => {
-                self.statement(s, outer, ctx);
-                Output::default()
+                self.statement(s, outer, ctx)
             }
             SetExpr::Table(t) => {
                 let name = t.table_name.clone().unwrap_or_default();
@@ -1062,6 +1062,15 @@ impl<'s> Checker<'s> {
                         "`{text}` compares the tenant column with a value other than `:tenant`; the tenant must come from the scope guard"
                     )
                 } else if let (Some(a), Some(b)) = (self.resolve(l, level, outer), self.resolve(r, level, outer)) {
+                    if a == b {
+                        // `tenant_id = invoices.tenant_id` inside a subquery that reads
+                        // `invoices` again: the inner table shadows the outer one.
+                        let s = source_at(level, outer, a);
+                        return format!(
+                            "`{text}` compares the tenant column of `{}` with itself and is always true",
+                            s.display
+                        );
+                    }
                     let derived = [(l, a), (r, b)].into_iter().find_map(|(x, at)| {
                         let s = source_at(level, outer, at);
                         matches!(s.kind, SourceKind::Derived(_)).then(|| (x, s))
@@ -1100,14 +1109,14 @@ impl<'s> Checker<'s> {
 
     // ----- INSERT ------------------------------------------------------------------
 
-    fn insert(&mut self, ins: &Insert, outer: &[&[Source]], ctx: &str) {
+    fn insert(&mut self, ins: &Insert, outer: &[&[Source]], ctx: &str) -> Output {
         let TableObject::TableName(name) = &ins.table else {
             self.problem(
                 format!("INSERT into a table function{ctx} cannot be checked"),
                 "insert into a table by name".to_string(),
                 locate(self.sql, ins.table.span()),
             );
-            return;
+            return Output::default();
         };
         self.seen(name);
         let table = last_part(name);
@@ -1176,9 +1185,11 @@ impl<'s> Checker<'s> {
             self.query(source, outer, ctx);
         }
 
-        let sources = [target];
+        // The rows an INSERT writes or an upsert may update hold the tenant (or are refused).
+        let level = Level { sources: vec![target], ..Level::default() };
+        let sources = &level.sources;
         let mut chain: Vec<&[Source]> = outer.to_vec();
-        chain.push(&sources);
+        chain.push(sources);
         match &ins.on {
             Some(OnInsert::OnConflict(oc)) => {
                 if let OnConflictAction::DoUpdate(du) = &oc.action {
@@ -1265,6 +1276,12 @@ impl<'s> Checker<'s> {
                 self.query(&sub, &chain, &format!(" in a subquery of RETURNING{ctx}"));
             }
         }
+        self.returned(ins.returning.as_deref(), &level, outer)
+    }
+
+    /// What the rows of a DML's RETURNING hold, read like a projection of its tables.
+    fn returned(&self, returning: Option<&[SelectItem]>, level: &Level<'_>, outer: &[&[Source]]) -> Output {
+        returning.map_or_else(Output::default, |items| self.output(items, level, outer))
     }
 
     fn insert_source(&mut self, source: &Query, pos: usize, table: &str, outer: &[&[Source]], ctx: &str) {
@@ -1391,7 +1408,7 @@ impl<'s> Checker<'s> {
 
     // ----- UPDATE and DELETE -------------------------------------------------------
 
-    fn update(&mut self, u: &Update, outer: &[&[Source]], ctx: &str) {
+    fn update(&mut self, u: &Update, outer: &[&[Source]], ctx: &str) -> Output {
         let mut level = Level::default();
         let targets = self.table_with_joins(&mut level, &u.table, outer, ctx, "UPDATE");
         if let Some(from) = &u.from {
@@ -1477,9 +1494,10 @@ impl<'s> Checker<'s> {
         for sub in subs {
             self.query(&sub, &chain, &format!(" in a subquery of the UPDATE{ctx}"));
         }
+        self.returned(u.returning.as_deref(), &level, outer)
     }
 
-    fn delete(&mut self, d: &Delete, outer: &[&[Source]], ctx: &str) {
+    fn delete(&mut self, d: &Delete, outer: &[&[Source]], ctx: &str) -> Output {
         let mut level = Level::default();
         let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &d.from;
         // MySQL's `DELETE FROM i USING invoices i JOIN ...` names its targets in FROM and
@@ -1537,6 +1555,7 @@ impl<'s> Checker<'s> {
         for sub in subs {
             self.query(&sub, &chain, &format!(" in a subquery of the DELETE{ctx}"));
         }
+        self.returned(d.returning.as_deref(), &level, outer)
     }
 
     // ----- the safety net ----------------------------------------------------------

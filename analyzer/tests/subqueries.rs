@@ -81,6 +81,20 @@ fn unqualified_tenant_column_in_a_subquery_is_its_own_table() {
 }
 
 #[test]
+fn inner_table_of_the_same_name_shadows_the_outer_one() {
+    // Inside the subquery, `invoices.tenant_id` is the inner `invoices`.
+    leak(ALL, "DELETE FROM invoices WHERE tenant_id = :tenant AND id IN (SELECT id FROM invoices WHERE tenant_id = invoices.tenant_id)")
+        .count(1)
+        .problem(&["table `invoices`", "in a subquery of the DELETE", "compares the tenant column of `invoices` with itself"])
+        .fix(&["tenant_id = :tenant"]);
+    safe(
+        ALL,
+        "DELETE FROM invoices WHERE tenant_id = :tenant AND id IN \
+         (SELECT i2.id FROM invoices i2 WHERE i2.tenant_id = invoices.tenant_id AND i2.paid)",
+    );
+}
+
+#[test]
 fn scalar_subquery_comparing_the_tenant_column_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = (SELECT tenant_id FROM customers WHERE id = :customer)")
         .count(2)
@@ -372,6 +386,15 @@ fn data_modifying_cte_is_checked() {
     leak(PG, "WITH gone AS (DELETE FROM invoices WHERE paid RETURNING id) SELECT count(*) FROM gone")
         .problem(&["table `invoices`", "in DELETE FROM in CTE `gone`", "not confined"])
         .fix(&["AND tenant_id = :tenant"]);
+}
+
+#[test]
+fn returning_rows_of_a_data_modifying_cte_hold_the_tenant() {
+    safe(
+        PG,
+        "WITH created AS (INSERT INTO invoices (tenant_id, amount) VALUES (:tenant, :amount) RETURNING id, tenant_id) \
+         SELECT l.id FROM created c JOIN lines l ON l.invoice_id = c.id AND l.tenant_id = c.tenant_id",
+    );
 }
 
 // ----- set operations ------------------------------------------------------------------

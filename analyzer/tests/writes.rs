@@ -186,6 +186,29 @@ fn insert_from_a_cte_that_holds_the_tenant() {
     assert_shape(&a, StatementKind::Insert, true, false);
 }
 
+#[test]
+fn moving_rows_through_a_data_modifying_cte() {
+    let a = safe(
+        PG,
+        "WITH moved AS (DELETE FROM drafts WHERE tenant_id = :tenant AND id = :id RETURNING tenant_id, amount) \
+         INSERT INTO invoices (tenant_id, amount) SELECT tenant_id, amount FROM moved",
+    );
+    assert_shape(&a, StatementKind::Insert, true, false);
+    safe(
+        PG,
+        "WITH moved AS (DELETE FROM drafts WHERE tenant_id = :tenant RETURNING *) \
+         INSERT INTO invoices (tenant_id, amount) SELECT tenant_id, amount FROM moved",
+    );
+    leak(
+        PG,
+        "WITH moved AS (DELETE FROM drafts WHERE tenant_id = :tenant RETURNING :org AS tenant_id, amount) \
+         INSERT INTO invoices (tenant_id, amount) SELECT tenant_id, amount FROM moved",
+    )
+    .count(1)
+    .problem(&["INSERT into `invoices` ... SELECT", "not provably the tenant"])
+    .fix(&["in that position"]);
+}
+
 // ----- MySQL INSERT ... SET -------------------------------------------------------------
 
 #[test]
