@@ -180,7 +180,9 @@ fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
     let run = match shape {
         Shape::Many(_) => quote!(__query.fetch_all(&mut *__conn).await.map_err(#failed)),
         Shape::Optional(_) => quote!(__query.fetch_optional(&mut *__conn).await.map_err(#failed)),
-        Shape::One(_) => quote!(::tenantry::__private::exactly_one(&METHOD, __shown, __query.fetch(&mut *__conn)).await),
+        Shape::One(_) => {
+            quote!(::tenantry::__private::exactly_one(&METHOD, __shown, __query.fetch(&mut *__conn)).await)
+        }
         Shape::RowsAffected => quote!(__query.execute(&mut *__conn).await.map(|r| r.rows_affected()).map_err(#failed)),
         Shape::Unit | Shape::Stream(_) => quote!(__query.execute(&mut *__conn).await.map(|_| ()).map_err(#failed)),
     };

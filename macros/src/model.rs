@@ -100,12 +100,12 @@ impl Method {
                     Ok(())
                 } else {
                     attr.parse_nested_meta(|meta| {
-                    if meta.path.is_ident("reason") {
-                        reason = Some(meta.value()?.parse::<LitStr>()?);
-                        Ok(())
-                    } else {
-                        Err(meta.error("`#[unscoped]` takes only `reason = \"...\"`"))
-                    }
+                        if meta.path.is_ident("reason") {
+                            reason = Some(meta.value()?.parse::<LitStr>()?);
+                            Ok(())
+                        } else {
+                            Err(meta.error("`#[unscoped]` takes only `reason = \"...\"`"))
+                        }
                     })
                 };
                 let needs_reason = format!(

@@ -38,7 +38,9 @@ impl Options {
                         None => {
                             return Err(syn::Error::new(
                                 ident.span(),
-                                format!("unknown backend `{name}`: tenantry generates code for `sqlite`, `postgres` and `mysql`"),
+                                format!(
+                                    "unknown backend `{name}`: tenantry generates code for `sqlite`, `postgres` and `mysql`"
+                                ),
                             ));
                         }
                     }

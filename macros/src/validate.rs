@@ -138,19 +138,20 @@ fn placeholders_match_arguments(
         if found.occurrences.iter().take_while(|q| q.start < p.start).any(|q| q.name == p.name) {
             continue;
         }
-        let guess = unused.iter().filter(|a| edit_distance(a, &p.name) <= 2.max(a.len() / 3)).min_by_key(|a| edit_distance(a, &p.name));
+        let guess = unused
+            .iter()
+            .filter(|a| edit_distance(a, &p.name) <= 2.max(a.len() / 3))
+            .min_by_key(|a| edit_distance(a, &p.name));
         let args: Vec<String> = m.args.iter().map(|a| format!("`{}`", a.ident)).collect();
         let fix = match guess {
             Some(g) => {
                 explained.push(g);
                 format!("did you mean `:{g}`? (the argument `{g}` is not used otherwise)")
             }
-            None if args.is_empty() => format!("add an argument `{}` to the method, or correct the placeholder", p.name),
-            None => format!(
-                "add an argument `{}`, or use one of the method's arguments: {}",
-                p.name,
-                args.join(", ")
-            ),
+            None if args.is_empty() => {
+                format!("add an argument `{}` to the method, or correct the placeholder", p.name)
+            }
+            None => format!("add an argument `{}`, or use one of the method's arguments: {}", p.name, args.join(", ")),
         };
         let v = Violation {
             problem: format!("placeholder `:{}` matches no argument of the method", p.name),

@@ -39,10 +39,12 @@ struct Inner<K> {
 impl<K: TenantKey> ScopeSet<K> {
     fn new(tenants: Vec<K>) -> Self {
         let keys: Vec<String> = tenants.iter().map(|t| t.key_str().into_owned()).collect();
-        let json_items: Vec<String> = keys
-            .iter()
-            .map(|k| if K::NUMERIC { k.clone() } else { format!("\"{}\"", k.replace('\\', "\\\\").replace('"', "\\\"")) })
-            .collect();
+        let json_items: Vec<String> =
+            keys.iter()
+                .map(|k| {
+                    if K::NUMERIC { k.clone() } else { format!("\"{}\"", k.replace('\\', "\\\\").replace('"', "\\\"")) }
+                })
+                .collect();
         let inner = Inner {
             shown: keys.join(","),
             json: format!("[{}]", json_items.join(",")),
