@@ -1039,6 +1039,12 @@ impl<'s> Checker<'s> {
                     format!(
                         "`{text}` casts the placeholder to `{data_type}`, which can change the value (shorten it, round it or parse a number out of it) and so match another tenant's id"
                     )
+                } else if let Some(Expr::Collate { collation, .. }) =
+                    [l, r].into_iter().find(|x| matches!(x, Expr::Collate { .. }))
+                {
+                    format!(
+                        "`{text}` compares under collation `{collation}`, which can match another tenant's id (ignoring case, accents or padding)"
+                    )
                 } else if matches!(l, Expr::Subquery(_)) || matches!(r, Expr::Subquery(_)) {
                     format!(
                         "`{text}` compares the tenant column with a subquery's result; only `:tenant` or the tenant column of a confined table confines"
@@ -1675,12 +1681,17 @@ fn conjuncts(e: &Expr) -> Vec<&Expr> {
 /// row-value equality `(a, b) = (c, d)`, which means `a = c AND b = d`.
 fn equalities(e: &Expr) -> Vec<(&Expr, &Expr)> {
     match strip_nested(e) {
-        Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => match (strip_nested(left), strip_nested(right)) {
-            (Expr::Tuple(ls), Expr::Tuple(rs)) if ls.len() == rs.len() => ls.iter().zip(rs).collect(),
-            _ => vec![(left, right)],
-        },
-        Expr::InList { expr, list, negated: false } if list.len() == 1 => vec![(expr, &list[0])],
+        Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => pairs(left, right),
+        Expr::InList { expr, list, negated: false } if list.len() == 1 => pairs(expr, &list[0]),
         _ => Vec::new(),
+    }
+}
+
+/// `a = b`, or pair by pair for row values.
+fn pairs<'a>(left: &'a Expr, right: &'a Expr) -> Vec<(&'a Expr, &'a Expr)> {
+    match (strip_nested(left), strip_nested(right)) {
+        (Expr::Tuple(ls), Expr::Tuple(rs)) if ls.len() == rs.len() => ls.iter().zip(rs).collect(),
+        _ => vec![(left, right)],
     }
 }
 

@@ -331,6 +331,19 @@ fn row_value_equality_confines_each_pair() {
         .fix(&["AND tenant_id = :tenant"]);
 }
 
+#[test]
+fn row_value_in_a_single_row_list_confines() {
+    safe(PG_SQLITE, "SELECT id FROM invoices WHERE (tenant_id, id) IN ((:tenant, :id))");
+}
+
+#[test]
+fn collation_on_the_comparison_does_not_confine() {
+    // `NOCASE` makes tenant `acme` read tenant `ACME`'s rows.
+    leak(SQLITE, "SELECT id FROM invoices WHERE tenant_id = :tenant COLLATE NOCASE")
+        .problem(&["`invoices`", "compares under collation `NOCASE`", "another tenant's id"])
+        .fix(&["AND tenant_id = :tenant"]);
+}
+
 // ----- shared tables ------------------------------------------------------------------
 
 #[test]

@@ -117,6 +117,17 @@ fn subquery_comparing_a_non_tenant_column_is_checked_too() {
         .fix(&["WHERE tenant_id = :tenant"]);
 }
 
+#[test]
+fn job_claim_with_a_locking_subquery() {
+    let a = safe(
+        PG,
+        "UPDATE jobs SET claimed_at = now() WHERE tenant_id = :tenant AND id = \
+         (SELECT id FROM jobs WHERE tenant_id = :tenant AND claimed_at IS NULL ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, payload",
+    );
+    assert_shape(&a, StatementKind::Update, true, true);
+}
+
 // ----- subqueries elsewhere ------------------------------------------------------------
 
 #[test]
