@@ -150,7 +150,7 @@ fn refused_statement_fix(keyword: &str, tc: &str) -> String {
             );
         }
         "CREATE" | "ALTER" | "DROP" | "GRANT" | "REVOKE" | "COMMENT" | "RENAME" => {
-            "run schema changes in a migration, not in a repository method"
+            "run schema changes and session settings in migrations or at connection setup, not in a repository method"
         }
         "SET" | "RESET" | "USE" | "PRAGMA" | "ATTACH" | "DETACH" | "DISCARD" => {
             "configure connections at pool setup (tenantry sets the tenant itself), not in a repository method"

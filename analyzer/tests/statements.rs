@@ -61,12 +61,12 @@ fn ddl_is_refused() {
     leak(ALL, "CREATE TABLE notes (id INT, tenant_id TEXT)")
         .count(1)
         .problem(&["`CREATE TABLE` is not allowed in a repository", "one SELECT, INSERT, UPDATE or DELETE"])
-        .fix(&["run schema changes in a migration"]);
+        .fix(&["run schema changes", "in migrations"]);
     leak(ALL, "ALTER TABLE invoices ADD COLUMN note TEXT")
         .problem(&["`ALTER TABLE` is not allowed"])
-        .fix(&["migration"]);
-    leak(ALL, "DROP TABLE invoices").problem(&["`DROP TABLE` is not allowed"]).fix(&["migration"]);
-    leak(PG, "GRANT SELECT ON invoices TO reporting").problem(&["`GRANT` is not allowed"]).fix(&["migration"]);
+        .fix(&["migrations"]);
+    leak(ALL, "DROP TABLE invoices").problem(&["`DROP TABLE` is not allowed"]).fix(&["migrations"]);
+    leak(PG, "GRANT SELECT ON invoices TO reporting").problem(&["`GRANT` is not allowed"]).fix(&["migrations"]);
 }
 
 #[test]
