@@ -1,0 +1,425 @@
+//! Generated repository methods against the same statements written by hand with sqlx.
+//!
+//! Each pair (point read, list of 100 rows, insert, update) is one criterion group, so
+//! the generated/hand-written ratio comes from one run on one pool. Both sides run the
+//! identical SQL string (checked at start-up against the analyser's rewrite, which is
+//! what the macro emits) with the identical binds; the hand-written side binds the tenant
+//! as `&str`.
+//!
+//! ```text
+//! cargo bench -p tenantry --bench repository -- --warm-up-time 1 --measurement-time 3
+//! ```
+//!
+//! PostgreSQL: `postgres://postgres@127.0.0.1:5432/test`, or `TENANTRY_PG_URL`; skipped
+//! with a printed reason when unreachable.
+//!
+//! `TENANTRY_BENCH_LOOP=<backend>/<pair>/<side>:<n>` (e.g. `sqlite/point_read/generated:20000`)
+//! skips criterion and runs one case `n` times after a warm-up, for instruction counts
+//! under `valgrind --tool=callgrind` (see BENCHMARKS.md).
+
+use std::hint::black_box;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::SqlitePoolOptions;
+use sqlx::{Database, Pool, Postgres, Sqlite};
+use tenantry::{Db, Scope, TenantId, tenant_repository};
+use tenantry_analyzer::{Backend, placeholders};
+use tokio::runtime::Runtime;
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Invoice {
+    pub id: i64,
+    pub customer: String,
+    pub amount_cents: i64,
+}
+
+const TABLE: &str = "tenantry_bench_invoices";
+
+#[tenant_repository(backends(sqlite, postgres))]
+pub trait Invoices {
+    #[sql("SELECT id, customer, amount_cents FROM tenantry_bench_invoices WHERE tenant_id = :tenant AND id = :id")]
+    async fn find(&self, id: i64) -> tenantry::Result<Option<Invoice>>;
+
+    #[sql(
+        "SELECT id, customer, amount_cents FROM tenantry_bench_invoices WHERE tenant_id = :tenant ORDER BY id LIMIT 100"
+    )]
+    async fn list(&self) -> tenantry::Result<Vec<Invoice>>;
+
+    #[sql(
+        "INSERT INTO tenantry_bench_invoices (tenant_id, customer, amount_cents) VALUES (:tenant, :customer, :amount) RETURNING id"
+    )]
+    async fn create(&self, customer: &str, amount: i64) -> tenantry::Result<i64>;
+
+    #[sql("UPDATE tenantry_bench_invoices SET amount_cents = :amount WHERE tenant_id = :tenant AND id = :id")]
+    async fn set_amount(&self, id: i64, amount: i64) -> tenantry::Result<u64>;
+}
+
+/// The `#[sql]` strings above, as written (the macro's input).
+const FIND: &str =
+    "SELECT id, customer, amount_cents FROM tenantry_bench_invoices WHERE tenant_id = :tenant AND id = :id";
+const LIST: &str =
+    "SELECT id, customer, amount_cents FROM tenantry_bench_invoices WHERE tenant_id = :tenant ORDER BY id LIMIT 100";
+const CREATE: &str = "INSERT INTO tenantry_bench_invoices (tenant_id, customer, amount_cents) VALUES (:tenant, :customer, :amount) RETURNING id";
+const SET_AMOUNT: &str =
+    "UPDATE tenantry_bench_invoices SET amount_cents = :amount WHERE tenant_id = :tenant AND id = :id";
+
+/// The hand-written statements of one backend: what a developer writes with sqlx.
+struct HandSql {
+    find: &'static str,
+    list: &'static str,
+    create: &'static str,
+    set_amount: &'static str,
+}
+
+const SQLITE_SQL: HandSql = HandSql {
+    find: "SELECT id, customer, amount_cents FROM tenantry_bench_invoices WHERE tenant_id = ? AND id = ?",
+    list: "SELECT id, customer, amount_cents FROM tenantry_bench_invoices WHERE tenant_id = ? ORDER BY id LIMIT 100",
+    create: "INSERT INTO tenantry_bench_invoices (tenant_id, customer, amount_cents) VALUES (?, ?, ?) RETURNING id",
+    set_amount: "UPDATE tenantry_bench_invoices SET amount_cents = ? WHERE tenant_id = ? AND id = ?",
+};
+
+const POSTGRES_SQL: HandSql = HandSql {
+    find: "SELECT id, customer, amount_cents FROM tenantry_bench_invoices WHERE tenant_id = $1 AND id = $2",
+    list: "SELECT id, customer, amount_cents FROM tenantry_bench_invoices WHERE tenant_id = $1 ORDER BY id LIMIT 100",
+    create: "INSERT INTO tenantry_bench_invoices (tenant_id, customer, amount_cents) VALUES ($1, $2, $3) RETURNING id",
+    set_amount: "UPDATE tenantry_bench_invoices SET amount_cents = $1 WHERE tenant_id = $2 AND id = $3",
+};
+
+/// The hand-written side must run exactly what the macro emits, binds in the same order.
+fn check_identical(hand: &HandSql, backend: Backend) {
+    let pairs = [
+        (FIND, hand.find, &["tenant", "id"][..]),
+        (LIST, hand.list, &["tenant"][..]),
+        (CREATE, hand.create, &["tenant", "customer", "amount"][..]),
+        (SET_AMOUNT, hand.set_amount, &["amount", "tenant", "id"][..]),
+    ];
+    for (macro_input, hand_sql, binds) in pairs {
+        let rewritten = placeholders::rewrite(macro_input, &placeholders::scan(macro_input, backend), backend);
+        assert_eq!(rewritten.sql, hand_sql, "hand-written SQL differs from the generated one ({backend:?})");
+        assert_eq!(rewritten.binds, binds, "bind order differs ({backend:?})");
+    }
+}
+
+/// Everything one backend's benchmarks need: one pool (one connection, so both sides share
+/// its statement cache), the `Db` on it, the repository, a scope, and a row to read.
+struct Fixture<DB: Database> {
+    pool: Pool<DB>,
+    repo: InvoicesRepo<DB>,
+    scope: Scope,
+    tenant: &'static str,
+    id: i64,
+}
+
+fn fixture<DB: Database>(pool: Pool<DB>, id: i64) -> Fixture<DB> {
+    let db = Db::new(pool.clone());
+    let repo = InvoicesRepo::new(&db);
+    let scope = db.scope(TenantId::parse("acme").expect("tenant id")).expect("scope");
+    Fixture { pool, repo, scope, tenant: "acme", id }
+}
+
+/// 100 rows for `acme` (the list reads exactly them) and 100 for `globex`; evaluates to
+/// the id of one of acme's rows.
+macro_rules! seed {
+    ($pool:expr, $create:expr) => {{
+        let mut picked = 0;
+        for tenant in ["acme", "globex"] {
+            for n in 0..100_i64 {
+                let id: i64 = sqlx::query_scalar($create)
+                    .bind(tenant)
+                    .bind(format!("customer {n}"))
+                    .bind(n * 100)
+                    .fetch_one($pool)
+                    .await
+                    .expect("seed");
+                if tenant == "acme" && n == 42 {
+                    picked = id;
+                }
+            }
+        }
+        picked
+    }};
+}
+
+async fn sqlite() -> Fixture<Sqlite> {
+    // One connection that never idles out: the in-memory database lives as long as it.
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect("sqlite::memory:")
+        .await
+        .expect("in-memory SQLite");
+    sqlx::query(
+        "CREATE TABLE tenantry_bench_invoices (
+            id INTEGER PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            customer TEXT NOT NULL,
+            amount_cents INTEGER NOT NULL)",
+    )
+    .execute(&pool)
+    .await
+    .expect("create table");
+    sqlx::query("CREATE INDEX tenantry_bench_invoices_tenant ON tenantry_bench_invoices (tenant_id, id)")
+        .execute(&pool)
+        .await
+        .expect("create index");
+    let id = seed!(&pool, SQLITE_SQL.create);
+    fixture(pool, id)
+}
+
+async fn postgres(url: &str) -> Result<Fixture<Postgres>, String> {
+    // Without a WAL flush per commit, a write costs the statement, not the disk's fsync
+    // (milliseconds here, and as noisy as the disk): the benchmark compares client code.
+    let options =
+        PgConnectOptions::from_str(url).map_err(|e| format!("{url}: {e}"))?.options([("synchronous_commit", "off")]);
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_with(options)
+        .await
+        .map_err(|e| format!("cannot connect to {url}: {e}"))?;
+    for statement in [
+        "DROP TABLE IF EXISTS tenantry_bench_invoices",
+        "CREATE TABLE tenantry_bench_invoices (
+            id BIGSERIAL PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            customer TEXT NOT NULL,
+            amount_cents BIGINT NOT NULL)",
+        "CREATE INDEX tenantry_bench_invoices_tenant ON tenantry_bench_invoices (tenant_id, id)",
+    ] {
+        sqlx::query(statement).execute(&pool).await.map_err(|e| format!("{TABLE} set-up: {e}"))?;
+    }
+    let id = seed!(&pool, POSTGRES_SQL.create);
+    sqlx::query("ANALYZE tenantry_bench_invoices").execute(&pool).await.map_err(|e| e.to_string())?;
+    Ok(fixture(pool, id))
+}
+
+/// One call of one side of one pair, as an expression to `.await` inside an async block.
+macro_rules! one_call {
+    (point_read, generated, $f:expr, $sql:expr) => {
+        $f.repo.find(&$f.scope, black_box($f.id)).await.unwrap()
+    };
+    (point_read, hand_written, $f:expr, $sql:expr) => {
+        sqlx::query_as::<_, Invoice>($sql.find)
+            .bind($f.tenant)
+            .bind(black_box($f.id))
+            .fetch_optional(&$f.pool)
+            .await
+            .unwrap()
+    };
+    (list_100, generated, $f:expr, $sql:expr) => {
+        $f.repo.list(&$f.scope).await.unwrap()
+    };
+    (list_100, hand_written, $f:expr, $sql:expr) => {
+        sqlx::query_as::<_, Invoice>($sql.list).bind($f.tenant).fetch_all(&$f.pool).await.unwrap()
+    };
+    // Inserts grow the table by the same number of rows on both sides; the list reads
+    // `LIMIT 100` of the lowest ids, so its result does not change.
+    (insert, generated, $f:expr, $sql:expr) => {
+        $f.repo.create(&$f.scope, "Wile E. Coyote", black_box(990)).await.unwrap()
+    };
+    (insert, hand_written, $f:expr, $sql:expr) => {
+        sqlx::query_scalar::<_, i64>($sql.create)
+            .bind($f.tenant)
+            .bind("Wile E. Coyote")
+            .bind(black_box(990_i64))
+            .fetch_one(&$f.pool)
+            .await
+            .unwrap()
+    };
+    (update, generated, $f:expr, $sql:expr) => {
+        $f.repo.set_amount(&$f.scope, black_box($f.id), black_box(1_600)).await.unwrap()
+    };
+    (update, hand_written, $f:expr, $sql:expr) => {
+        sqlx::query($sql.set_amount)
+            .bind(black_box(1_600_i64))
+            .bind($f.tenant)
+            .bind(black_box($f.id))
+            .execute(&$f.pool)
+            .await
+            .unwrap()
+            .rows_affected()
+    };
+}
+
+/// The four pairs of one backend, each pair one criterion group.
+macro_rules! criterion_pairs {
+    ($c:expr, $rt:expr, $f:expr, $sql:expr, $backend:literal) => {{
+        let (c, rt, f, sql): (&mut Criterion, &Runtime, _, &HandSql) = ($c, $rt, $f, $sql);
+        criterion_pairs!(@pair c, rt, f, sql, $backend, point_read);
+        criterion_pairs!(@pair c, rt, f, sql, $backend, list_100);
+        criterion_pairs!(@pair c, rt, f, sql, $backend, insert);
+        criterion_pairs!(@pair c, rt, f, sql, $backend, update);
+    }};
+    (@pair $c:ident, $rt:ident, $f:ident, $sql:ident, $backend:literal, $pair:ident) => {{
+        let mut g = $c.benchmark_group(concat!("repository/", $backend, "/", stringify!($pair)));
+        g.bench_function(BenchmarkId::from_parameter("generated"), |b| {
+            b.to_async($rt).iter(|| async { black_box(one_call!($pair, generated, $f, $sql)) })
+        });
+        g.bench_function(BenchmarkId::from_parameter("hand_written"), |b| {
+            b.to_async($rt).iter(|| async { black_box(one_call!($pair, hand_written, $f, $sql)) })
+        });
+        g.finish();
+    }};
+}
+
+fn pg_url() -> String {
+    std::env::var("TENANTRY_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// `TENANTRY_BENCH_LOOP=<backend>/<pair>/<side>:<n>`: one case, `n` + 1000 times, without
+/// criterion, for `valgrind --tool=callgrind` (instruction counts compare the two sides
+/// regardless of machine load). Run it with `n` = 0 and `n` = N: the difference divided
+/// by N is the steady-state cost of one call.
+fn run_loop(rt: &Runtime, spec: &str) {
+    let (case, n) = spec.split_once(':').expect("TENANTRY_BENCH_LOOP=<backend>/<pair>/<side>:<n>");
+    let n: u64 = n.parse().expect("iteration count");
+    let parts: Vec<&str> = case.split('/').collect();
+    let [backend, pair, side] = parts[..] else { panic!("TENANTRY_BENCH_LOOP=<backend>/<pair>/<side>:<n>") };
+    macro_rules! looped {
+        ($f:expr, $sql:expr) => {{
+            let (f, sql) = ($f, $sql);
+            macro_rules! times {
+                ($pair:ident, $side:ident) => {
+                    rt.block_on(async {
+                        for _ in 0..n + 1000 {
+                            black_box(one_call!($pair, $side, f, sql));
+                        }
+                    })
+                };
+            }
+            match (pair, side) {
+                ("point_read", "generated") => times!(point_read, generated),
+                ("point_read", "hand_written") => times!(point_read, hand_written),
+                ("list_100", "generated") => times!(list_100, generated),
+                ("list_100", "hand_written") => times!(list_100, hand_written),
+                ("insert", "generated") => times!(insert, generated),
+                ("insert", "hand_written") => times!(insert, hand_written),
+                ("update", "generated") => times!(update, generated),
+                ("update", "hand_written") => times!(update, hand_written),
+                other => panic!("unknown case {other:?}"),
+            }
+        }};
+    }
+    match backend {
+        "sqlite" => looped!(&rt.block_on(sqlite()), &SQLITE_SQL),
+        "postgres" => looped!(&rt.block_on(postgres(&pg_url())).expect("PostgreSQL"), &POSTGRES_SQL),
+        other => panic!("unknown backend {other}"),
+    }
+}
+
+/// `TENANTRY_BENCH_ALTERNATE=<seconds>`: for each pair, alternates batches of the two
+/// sides (ABBA order) for that long and prints the median of the per-round time ratios.
+/// Load that drifts on a busy machine hits both sides of a round alike, which a
+/// criterion group (one side, then the other) cannot promise.
+fn run_alternate(rt: &Runtime, seconds: f64) {
+    const BATCH: u32 = 50;
+    fn report(name: &str, mut generated: Vec<f64>, mut hand: Vec<f64>) {
+        let mut ratios: Vec<f64> = generated.iter().zip(&hand).map(|(g, h)| g / h).collect();
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let rounds = ratios.len();
+        let (g, h, r) = (median(&mut generated), median(&mut hand), median(&mut ratios));
+        let (q1, q3) = (ratios[rounds / 4], ratios[rounds * 3 / 4]);
+        println!(
+            "{name:<28} generated {:>10.2} us  hand_written {:>10.2} us  ratio {r:.4} (IQR {q1:.4}..{q3:.4}, {rounds} rounds)",
+            g * 1e6,
+            h * 1e6
+        );
+    }
+    macro_rules! alternate {
+        ($f:expr, $sql:expr, $backend:literal) => {{
+            let (f, sql) = ($f, $sql);
+            macro_rules! pair {
+                ($pair:ident) => {{
+                    let (mut generated, mut hand) = (Vec::new(), Vec::new());
+                    rt.block_on(async {
+                        for _ in 0..BATCH * 4 {
+                            black_box(one_call!($pair, generated, f, sql));
+                            black_box(one_call!($pair, hand_written, f, sql));
+                        }
+                        let until = Instant::now() + Duration::from_secs_f64(seconds);
+                        let mut round = 0_u64;
+                        while Instant::now() < until {
+                            let time_generated = || async {
+                                let start = Instant::now();
+                                for _ in 0..BATCH {
+                                    black_box(one_call!($pair, generated, f, sql));
+                                }
+                                start.elapsed().as_secs_f64() / f64::from(BATCH)
+                            };
+                            let time_hand = || async {
+                                let start = Instant::now();
+                                for _ in 0..BATCH {
+                                    black_box(one_call!($pair, hand_written, f, sql));
+                                }
+                                start.elapsed().as_secs_f64() / f64::from(BATCH)
+                            };
+                            if round % 2 == 0 {
+                                generated.push(time_generated().await);
+                                hand.push(time_hand().await);
+                            } else {
+                                hand.push(time_hand().await);
+                                generated.push(time_generated().await);
+                            }
+                            round += 1;
+                        }
+                    });
+                    report(concat!($backend, "/", stringify!($pair)), generated, hand);
+                }};
+            }
+            pair!(point_read);
+            pair!(list_100);
+            pair!(insert);
+            pair!(update);
+        }};
+    }
+    alternate!(&rt.block_on(sqlite()), &SQLITE_SQL, "sqlite");
+    match rt.block_on(postgres(&pg_url())) {
+        Ok(pg) => alternate!(&pg, &POSTGRES_SQL, "postgres"),
+        Err(reason) => eprintln!("skipping the PostgreSQL benchmarks: {reason}"),
+    }
+}
+
+fn main() {
+    check_identical(&SQLITE_SQL, Backend::Sqlite);
+    check_identical(&POSTGRES_SQL, Backend::Postgres);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    if let Ok(spec) = std::env::var("TENANTRY_BENCH_LOOP") {
+        run_loop(&rt, &spec);
+        return;
+    }
+    if let Ok(seconds) = std::env::var("TENANTRY_BENCH_ALTERNATE") {
+        run_alternate(&rt, seconds.parse().expect("TENANTRY_BENCH_ALTERNATE=<seconds per pair>"));
+        return;
+    }
+
+    let mut c = Criterion::default().configure_from_args();
+
+    let sqlite = rt.block_on(sqlite());
+    criterion_pairs!(&mut c, &rt, &sqlite, &SQLITE_SQL, "sqlite");
+    drop(sqlite);
+
+    let url = pg_url();
+    match rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), postgres(&url)).await }) {
+        Ok(Ok(pg)) => {
+            criterion_pairs!(&mut c, &rt, &pg, &POSTGRES_SQL, "postgres");
+            rt.block_on(async {
+                let _ = sqlx::query("DROP TABLE IF EXISTS tenantry_bench_invoices").execute(&pg.pool).await;
+            });
+        }
+        Ok(Err(reason)) => eprintln!("skipping the PostgreSQL benchmarks: {reason}"),
+        Err(_) => eprintln!("skipping the PostgreSQL benchmarks: {url} did not answer within 5 s"),
+    }
+
+    c.final_summary();
+}
