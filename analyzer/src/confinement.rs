@@ -216,7 +216,7 @@ pub(crate) fn check(
     schema: &Schema,
     backend: Backend,
     tenant_uses: usize,
-) -> Vec<Violation> {
+) -> (Vec<Violation>, Vec<crate::TenantPredicate>) {
     let mut c = Checker {
         sql,
         schema,
@@ -225,6 +225,7 @@ pub(crate) fn check(
         tenant_reached: false,
         seen_relations: HashSet::new(),
         ctes: Vec::new(),
+        tenant_predicates: Vec::new(),
     };
     c.statement(statement, &[], "");
     c.unseen_relations(statement);
@@ -248,7 +249,8 @@ pub(crate) fn check(
             None,
         ));
     }
-    c.problems
+    c.tenant_predicates.sort_by_key(|p| p.start);
+    (c.problems, c.tenant_predicates)
 }
 
 /// One table-like thing in a FROM: a base table, a CTE reference, a derived table or a
@@ -335,6 +337,8 @@ struct Checker<'s> {
     /// Start locations of every table reference the walk has seen.
     seen_relations: HashSet<(u64, u64)>,
     ctes: Vec<Vec<CteInfo>>,
+    /// `<tenant column> = :tenant` conjuncts, for the set form of a read.
+    tenant_predicates: Vec<crate::TenantPredicate>,
 }
 
 impl<'s> Checker<'s> {
@@ -836,6 +840,7 @@ impl<'s> Checker<'s> {
 
     /// Marks every source that some group's conditions confine, until nothing changes.
     fn confine(&mut self, level: &mut Level<'_>, outer: &[&[Source]]) {
+        self.record_tenant_predicates(level);
         loop {
             let mut changed = false;
             for g in 0..level.groups.len() {
@@ -873,6 +878,33 @@ impl<'s> Checker<'s> {
             }
             if !changed {
                 break;
+            }
+        }
+    }
+
+    /// Notes each `<tenant column> = :tenant` conjunct that filters its table, so that
+    /// generated code can confine the statement to a set of tenants instead of one.
+    fn record_tenant_predicates(&mut self, level: &Level<'_>) {
+        for g in &level.groups {
+            for c in &g.conjuncts {
+                let Conj::Expr(e) = c else { continue };
+                let Expr::BinaryOp { left, op: BinaryOperator::Eq, right } = strip_nested(e) else { continue };
+                for (column, value) in [(left, right), (right, left)] {
+                    let bare_tenant = matches!(strip_nested(value), Expr::Value(v)
+                        if matches!(&v.value, Value::Placeholder(p) if p.strip_prefix(':') == Some(TENANT_PLACEHOLDER)));
+                    let Some(idx) = self.owned_tenant_column(column, level) else { continue };
+                    if !bare_tenant || !g.filters.contains(&idx) {
+                        continue;
+                    }
+                    let whole = locate(self.sql, strip_nested(e).span());
+                    let col = locate(self.sql, column.span());
+                    if let (Some((start, end)), Some((cs, ce))) = (whole, col)
+                        && !self.tenant_predicates.iter().any(|p| p.start == start)
+                    {
+                        let column = self.sql[cs..ce].to_string();
+                        self.tenant_predicates.push(crate::TenantPredicate { start, end, column });
+                    }
+                }
             }
         }
     }
@@ -951,7 +983,7 @@ impl<'s> Checker<'s> {
                 continue;
             }
             let column = if multi { format!("{}.{}", s.binding, self.tc()) } else { self.tc().to_string() };
-            let hint = self.hint(level, idx, outer);
+            let (hint, culprit) = self.hint(level, idx, outer);
             let anchor = level
                 .sources
                 .iter()
@@ -976,16 +1008,33 @@ impl<'s> Checker<'s> {
             } else {
                 fix
             };
+            let place = match own_join {
+                Some(g)
+                    if culprit.is_some_and(|c| {
+                        g.conjuncts.iter().any(|x| matches!(x, Conj::Expr(e) if std::ptr::eq(*e, c)))
+                    }) =>
+                {
+                    format!("{} ON of `{}`", g.clause, s.display)
+                }
+                _ => "WHERE clause".to_string(),
+            };
+            let corrected = culprit.and_then(|c| self.correct(c, &column, anchor.as_deref(), &place).map(|f| (f, c)));
+            let (fix, span) = match corrected {
+                Some((f, c)) => (f, locate(self.sql, c.span()).or(s.span)),
+                None => (fix, s.span),
+            };
             self.problem(
                 format!("table `{}` in {}{ctx} is not confined to the tenant{hint}", s.display, s.clause),
                 fix,
-                s.span,
+                span,
             );
         }
     }
 
-    /// Explains why the conditions that mention a source's tenant column do not count.
-    fn hint(&self, level: &Level<'_>, idx: usize, outer: &[&[Source]]) -> String {
+    /// Explains why the conditions that mention a source's tenant column do not count,
+    /// and returns the culprit when it is a condition that filters the table (the fix is
+    /// then to correct it, not to add another).
+    fn hint<'e>(&self, level: &'e Level<'_>, idx: usize, outer: &[&[Source]]) -> (String, Option<&'e Expr>) {
         let s = &level.sources[idx];
         let multi = level.sources.len() > 1;
         // A condition that filters the table but does not confine it is the likelier
@@ -1000,12 +1049,51 @@ impl<'s> Checker<'s> {
                 }
                 let text = truncate(&e.to_string());
                 if !g.filters.contains(&idx) {
-                    return format!(": `{text}` is in the ON of a {}, which does not filter `{}`", g.clause, s.display);
+                    let hint =
+                        format!(": `{text}` is in the ON of a {}, which does not filter `{}`", g.clause, s.display);
+                    return (hint, None);
                 }
-                return format!(": {}", self.describe(e, level, outer));
+                return (format!(": {}", self.describe(e, level, outer)), Some(*e));
             }
         }
-        String::new()
+        (String::new(), None)
+    }
+
+    /// The fix for a condition that mentions the tenant column but does not confine:
+    /// correct it in place. `None` when the condition is sound and something else is
+    /// missing (an equality to another table's tenant column: that table needs confining).
+    fn correct(&self, culprit: &Expr, column: &str, anchor: Option<&str>, place: &str) -> Option<String> {
+        let text = truncate(&culprit.to_string());
+        let is_column = |x: &Expr| matches!(strip_nested(x), Expr::Identifier(_) | Expr::CompoundIdentifier(_));
+        if let Expr::BinaryOp { op: BinaryOperator::Or, .. } = strip_nested(culprit) {
+            let value = anchor.unwrap_or(":tenant");
+            return Some(format!("confine outside the OR in the {place}: `{column} = {value} AND ({text})`"));
+        }
+        let pairs = equalities(culprit);
+        if !pairs.is_empty() && pairs.iter().all(|(a, b)| is_column(a) && is_column(b)) {
+            return None;
+        }
+        let other_placeholder = pairs.iter().find_map(|(a, b)| {
+            [*a, *b].into_iter().find_map(|x| match strip(x) {
+                Expr::Value(v) => match &v.value {
+                    Value::Placeholder(p) => {
+                        p.strip_prefix(':').filter(|n| *n != TENANT_PLACEHOLDER).map(str::to_string)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })
+        });
+        let with = match anchor {
+            Some(a) => format!("`{column} = {a}` (or `{column} = :tenant`)"),
+            None => format!("`{column} = :tenant`"),
+        };
+        Some(match other_placeholder {
+            Some(arg) => format!(
+                "replace `{text}` with {with} and remove the argument `{arg}`: the tenant comes from the scope guard, never from the caller"
+            ),
+            None => format!("replace `{text}` with {with}"),
+        })
     }
 
     fn describe(&self, e: &Expr, level: &Level<'_>, outer: &[&[Source]]) -> String {

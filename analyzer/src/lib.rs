@@ -131,6 +131,56 @@ pub struct Analysis {
     pub returns_rows: bool,
     /// The `:name` placeholders, in source order.
     pub placeholders: Placeholders,
+    /// Every `<tenant column> = :tenant` conjunct, in source order, when each `:tenant`
+    /// of the statement is one of them (empty otherwise, and for unscoped statements). A
+    /// read whose every `:tenant` is such a predicate can be confined to a set of tenants
+    /// by rewriting them with [`set_form`].
+    pub tenant_predicates: Vec<TenantPredicate>,
+}
+
+/// A `<tenant column> = :tenant` conjunct of a WHERE or JOIN ON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantPredicate {
+    /// Byte offset of the conjunct in the statement.
+    pub start: usize,
+    /// Byte offset just past it.
+    pub end: usize,
+    /// The column as written (`i.tenant_id`).
+    pub column: String,
+}
+
+/// The statement confined to a set of tenants bound to `:tenant`: each tenant predicate
+/// becomes `col = ANY(:tenant)` (PostgreSQL, an array), `col IN (SELECT value FROM
+/// json_each(:tenant))` (SQLite, a JSON array) or `FIND_IN_SET(col, :tenant)` (MySQL, a
+/// comma-separated list). `None` when the analysis has no set form.
+///
+/// ```
+/// use tenantry_analyzer::{analyze, set_form, Backend, Mode, Schema};
+/// let sql = "SELECT id FROM invoices WHERE tenant_id = :tenant AND id = :id";
+/// let a = analyze(sql, Backend::Postgres, &Schema::default(), Mode::Scoped).unwrap();
+/// assert_eq!(
+///     set_form(sql, &a, Backend::Postgres).unwrap(),
+///     "SELECT id FROM invoices WHERE tenant_id = ANY(:tenant) AND id = :id"
+/// );
+/// ```
+pub fn set_form(sql: &str, analysis: &Analysis, backend: Backend) -> Option<String> {
+    if analysis.tenant_predicates.is_empty() || analysis.writes {
+        return None;
+    }
+    let mut out = String::with_capacity(sql.len() + 32);
+    let mut last = 0;
+    for p in &analysis.tenant_predicates {
+        out.push_str(&sql[last..p.start]);
+        let col = &p.column;
+        match backend {
+            Backend::Postgres => out.push_str(&format!("{col} = ANY(:{TENANT_PLACEHOLDER})")),
+            Backend::Sqlite => out.push_str(&format!("{col} IN (SELECT value FROM json_each(:{TENANT_PLACEHOLDER}))")),
+            Backend::MySql => out.push_str(&format!("FIND_IN_SET({col}, :{TENANT_PLACEHOLDER})")),
+        }
+        last = p.end;
+    }
+    out.push_str(&sql[last..]);
+    Some(out)
 }
 
 /// One reason a statement is refused.
@@ -188,11 +238,16 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
 
     let statements = match Parser::parse_sql(&*backend.dialect(), sql) {
         Ok(statements) => statements,
+        // A positional parameter is often what the parser trips on: that error says more.
+        Err(_) if !placeholders.positional.is_empty() => return Err(problems),
         Err(e) => {
+            let message = parse_message(&e);
+            let span = parse_location(&message).and_then(|at| confinement::locate(sql, at));
+            let message = message.split(" at Line: ").next().unwrap_or(&message).to_string();
             problems.push(Violation::new(
-                format!("the statement does not parse as {} SQL: {}", backend_title(backend), parse_message(&e)),
+                format!("the statement does not parse as {} SQL: {message}", backend_title(backend)),
                 "correct the SQL syntax",
-                None,
+                span,
             ));
             return Err(problems);
         }
@@ -220,12 +275,23 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
             return Err(problems);
         }
     };
+    let mut tenant_predicates = Vec::new();
     if mode == Mode::Scoped {
         let tenant_uses = placeholders.count(TENANT_PLACEHOLDER);
-        problems.extend(confinement::check(statement, sql, schema, backend, tenant_uses));
+        let (found, predicates) = confinement::check(statement, sql, schema, backend, tenant_uses);
+        problems.extend(found);
+        if predicates.len() == tenant_uses {
+            tenant_predicates = predicates;
+        }
     }
     if problems.is_empty() {
-        Ok(Analysis { kind: shape.kind, writes: shape.writes, returns_rows: shape.returns_rows, placeholders })
+        Ok(Analysis {
+            kind: shape.kind,
+            writes: shape.writes,
+            returns_rows: shape.returns_rows,
+            placeholders,
+            tenant_predicates,
+        })
     } else {
         Err(problems)
     }
@@ -237,6 +303,15 @@ fn backend_title(backend: Backend) -> &'static str {
         Backend::Postgres => "PostgreSQL",
         Backend::MySql => "MySQL",
     }
+}
+
+/// sqlparser reports where it stopped as `... at Line: 1, Column: 27`.
+fn parse_location(message: &str) -> Option<sqlparser::tokenizer::Span> {
+    let (_, at) = message.rsplit_once("Line: ")?;
+    let (line, column) = at.split_once(", Column: ")?;
+    let column: String = column.chars().take_while(char::is_ascii_digit).collect();
+    let start = sqlparser::tokenizer::Location { line: line.trim().parse().ok()?, column: column.parse().ok()? };
+    Some(sqlparser::tokenizer::Span { start, end: start })
 }
 
 fn parse_message(e: &sqlparser::parser::ParserError) -> String {

@@ -91,7 +91,7 @@ fn tenant_column_compared_with_itself_is_always_true() {
 fn tenant_column_not_null_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id IS NOT NULL")
         .problem(&["`invoices`", "not confined"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 // ----- boolean structure ----------------------------------------------------------------
@@ -100,7 +100,7 @@ fn tenant_column_not_null_does_not_confine() {
 fn or_branch_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = :tenant OR id = :id")
         .problem(&["table `invoices`", "in FROM", "under OR", "other tenants"])
-        .fix(&["add `AND tenant_id = :tenant` to the WHERE clause"]);
+        .fix(&["confine outside the OR in the WHERE clause: `tenant_id = :tenant AND ("]);
 }
 
 #[test]
@@ -108,31 +108,31 @@ fn or_of_the_same_tenant_condition_is_still_refused() {
     // Logically confined, but the rule is syntactic: only a top-level AND-conjunct counts.
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = :tenant OR tenant_id = :tenant")
         .problem(&["`invoices`", "under OR"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["confine outside the OR in the WHERE clause: `tenant_id = :tenant AND ("]);
 }
 
 #[test]
 fn tenant_condition_inside_parenthesised_or_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE id = :id AND (tenant_id = :tenant OR :admin)")
         .problem(&["`invoices`", "`tenant_id = :tenant OR :admin` is under OR"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["confine outside the OR in the WHERE clause: `tenant_id = :tenant AND ("]);
 }
 
 #[test]
 fn negated_tenant_condition_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE NOT (tenant_id <> :tenant)")
         .problem(&["`invoices`", "negated"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 #[test]
 fn case_expression_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE CASE WHEN tenant_id = :tenant THEN 1 ELSE 1 END = 1")
         .problem(&["`invoices`", "not confined"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
     leak(ALL, "SELECT id FROM invoices WHERE CASE WHEN :flag THEN tenant_id = :tenant ELSE true END")
         .problem(&["`invoices`", "inside CASE"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 #[test]
@@ -141,14 +141,14 @@ fn coalesce_around_the_tenant_column_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE COALESCE(tenant_id, :tenant) = :tenant")
         .problem(&["`invoices`", "`COALESCE(tenant_id, :tenant) = :tenant`", "wraps the tenant column"])
         .not_saying("a value other than `:tenant`")
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 #[test]
 fn function_of_the_tenant_column_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE lower(tenant_id) = :tenant")
         .problem(&["`invoices`", "wraps the tenant column in `lower(...)`"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 // ----- comparisons other than equality ----------------------------------------------------
@@ -157,7 +157,7 @@ fn function_of_the_tenant_column_does_not_confine() {
 fn not_equal_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id <> :tenant")
         .problem(&["`invoices`", "uses `<>`", "only `=` confines"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id != :tenant").problem(&["`invoices`", "uses `<>`"]);
 }
 
@@ -165,17 +165,17 @@ fn not_equal_does_not_confine() {
 fn range_comparison_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id >= :tenant")
         .problem(&["`invoices`", "uses `>=`"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id BETWEEN :tenant AND :tenant")
         .problem(&["`invoices`", "is a range"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 #[test]
 fn pattern_match_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id LIKE :tenant")
         .problem(&["`invoices`", "pattern match"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
     leak(PG, "SELECT id FROM invoices WHERE tenant_id ILIKE :tenant").problem(&["`invoices`", "pattern match"]);
 }
 
@@ -183,21 +183,21 @@ fn pattern_match_does_not_confine() {
 fn in_list_with_a_second_value_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id IN (:tenant, :other)")
         .problem(&["`invoices`", "admits more than one value"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 #[test]
 fn not_in_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id NOT IN (:other)")
         .problem(&["`invoices`", "excludes values"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 #[test]
 fn is_not_distinct_from_is_not_the_equality_tenantry_recognises() {
     leak(PG, "SELECT id FROM invoices WHERE tenant_id IS NOT DISTINCT FROM :tenant")
         .problem(&["`invoices`", "does not confine"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 // ----- the value compared with ----------------------------------------------------------
@@ -206,7 +206,7 @@ fn is_not_distinct_from_is_not_the_equality_tenantry_recognises() {
 fn literal_tenant_is_a_leak() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = 'acme'")
         .problem(&["`invoices`", "`tenant_id = 'acme'`", "other than `:tenant`", "scope guard"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = 42").problem(&["`invoices`", "other than `:tenant`"]);
 }
 
@@ -214,14 +214,14 @@ fn literal_tenant_is_a_leak() {
 fn other_parameter_is_a_leak() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = :org")
         .problem(&["`invoices`", "`tenant_id = :org`", "other than `:tenant`", "never uses `:tenant`"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 #[test]
 fn tenant_placeholder_inside_a_string_is_text() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = ':tenant'")
         .problem(&["`invoices`", "string literal", "not the placeholder"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 #[test]
@@ -248,7 +248,7 @@ fn tenant_placeholder_inside_a_dollar_quoted_string_is_text() {
 fn placeholder_name_is_case_sensitive() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = :Tenant")
         .problem(&["`invoices`", "`tenant_id = :Tenant`", "other than `:tenant`"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 // ----- casts --------------------------------------------------------------------------
@@ -265,10 +265,10 @@ fn cast_that_can_shorten_the_tenant_does_not_confine() {
     // `'acme'::varchar(1)` is `'a'`: another tenant.
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = CAST(:tenant AS varchar(1))")
         .problem(&["`invoices`", "cast", "change the value"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
     leak(PG, "SELECT id FROM invoices WHERE tenant_id = :tenant::char")
         .problem(&["`invoices`", "cast"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 #[test]
@@ -276,7 +276,7 @@ fn cast_that_parses_a_number_out_of_the_tenant_does_not_confine() {
     // MySQL and SQLite turn `'12abc'` into 12 and `'acme'` into 0.
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = CAST(:tenant AS DECIMAL(3, 0))")
         .problem(&["`invoices`", "cast"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
     leak(MYSQL, "SELECT id FROM invoices WHERE tenant_id = CAST(:tenant AS SIGNED)").problem(&["`invoices`", "cast"]);
 }
 
@@ -284,7 +284,7 @@ fn cast_that_parses_a_number_out_of_the_tenant_does_not_confine() {
 fn cast_of_the_tenant_column_does_not_confine() {
     leak(PG, "SELECT id FROM invoices WHERE tenant_id::text = :tenant")
         .problem(&["`invoices`", "wraps the tenant column"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 // ----- names --------------------------------------------------------------------------
@@ -328,7 +328,7 @@ fn row_value_equality_confines_each_pair() {
     safe(PG_SQLITE, "SELECT id FROM invoices WHERE (tenant_id, id) = (:tenant, :id)");
     leak(PG_SQLITE, "SELECT id FROM invoices WHERE (tenant_id, id) = (:org, :id)")
         .problem(&["`invoices`", "other than `:tenant`"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 #[test]
@@ -341,7 +341,7 @@ fn collation_on_the_comparison_does_not_confine() {
     // `NOCASE` makes tenant `acme` read tenant `ACME`'s rows.
     leak(SQLITE, "SELECT id FROM invoices WHERE tenant_id = :tenant COLLATE NOCASE")
         .problem(&["`invoices`", "compares under collation `NOCASE`", "another tenant's id"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["with `tenant_id = :tenant`"]);
 }
 
 // ----- shared tables ------------------------------------------------------------------

@@ -179,7 +179,7 @@ fn positional_tenant_is_both_refused_and_unconfined() {
         .problem(&["positional parameter `$1`"])
         .fix(&["write `:name`"])
         .problem(&["table `invoices`", "not confined"])
-        .fix(&["AND tenant_id = :tenant"]);
+        .fix(&["replace `tenant_id = $1` with `tenant_id = :tenant`"]);
 }
 
 #[test]
@@ -369,4 +369,35 @@ fn messages_follow_the_declared_schema() {
     assert!(refused[0].fix.contains("WHERE org_id = :tenant"), "{refused:?}");
     let refused = check("UPDATE plans SET price = :price", Mode::Scoped).unwrap_err();
     assert!(refused[0].problem.contains("UPDATE of shared table `plans`"), "{refused:?}");
+}
+
+// ----- set form (ScopeSet) -------------------------------------------------------------
+
+#[test]
+fn a_read_confined_only_by_tenant_predicates_has_a_set_form_per_backend() {
+    use tenantry_analyzer::{Backend, set_form};
+    let sql = "SELECT i.id FROM invoices i JOIN customers c ON c.id = i.customer_id AND c.tenant_id = :tenant \
+               WHERE i.tenant_id = :tenant AND i.id > :after";
+    let a = safe(PG, sql);
+    assert_eq!(a.tenant_predicates.len(), 2);
+    assert_eq!(
+        set_form(sql, &a, Backend::Postgres).unwrap(),
+        "SELECT i.id FROM invoices i JOIN customers c ON c.id = i.customer_id AND c.tenant_id = ANY(:tenant) \
+         WHERE i.tenant_id = ANY(:tenant) AND i.id > :after"
+    );
+    assert!(
+        set_form(sql, &a, Backend::Sqlite).unwrap().contains("i.tenant_id IN (SELECT value FROM json_each(:tenant))")
+    );
+    assert!(set_form(sql, &a, Backend::MySql).unwrap().contains("FIND_IN_SET(i.tenant_id, :tenant)"));
+}
+
+#[test]
+fn a_tenant_used_outside_a_predicate_or_a_write_has_no_set_form() {
+    use tenantry_analyzer::{Backend, set_form};
+    let selected = "SELECT :tenant AS t, id FROM invoices WHERE tenant_id = :tenant";
+    assert_eq!(set_form(selected, &safe(PG, selected), Backend::Postgres), None);
+    let write = "UPDATE invoices SET paid = TRUE WHERE tenant_id = :tenant";
+    assert_eq!(set_form(write, &safe(PG, write), Backend::Postgres), None);
+    let cast = "SELECT id FROM invoices WHERE tenant_id = CAST(:tenant AS TEXT)";
+    assert_eq!(set_form(cast, &safe(PG, cast), Backend::Postgres), None);
 }

@@ -252,7 +252,7 @@ fn update_without_where_is_a_leak() {
 fn update_with_tenant_under_or_is_a_leak() {
     leak(ALL, "UPDATE invoices SET amount = 0 WHERE tenant_id = :tenant OR id = :id")
         .problem(&["table `invoices`", "in UPDATE", "under OR"])
-        .fix(&["add `AND tenant_id = :tenant` to the WHERE clause"]);
+        .fix(&["confine outside the OR in the WHERE clause"]);
 }
 
 #[test]
