@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use syn::LitStr;
-use tenantry_analyzer::{Backend, Mode, TENANT_PLACEHOLDER, Violation, analyze, placeholders, render};
+use tenantry_analyzer::{Backend, Mode, TENANT_PLACEHOLDER, Violation, analyze, placeholders, render, set_form};
 
 use crate::model::{Method, Repo};
 use crate::shape::Shape;
@@ -111,6 +111,19 @@ fn method(trait_name: &str, options: &crate::options::Options, m: &mut Method, e
         .iter()
         .map(|(backend, a)| (*backend, placeholders::rewrite(&sql, &a.placeholders, *backend)))
         .collect();
+    // A read whose every `:tenant` is a tenant predicate also accepts a `ScopeSet`, on
+    // every backend or none (the trait's signature is shared).
+    let sets: Vec<_> = analyses
+        .iter()
+        .filter_map(|(backend, a)| {
+            let set_sql = set_form(&sql, a, *backend)?;
+            let found = placeholders::scan(&set_sql, *backend);
+            Some((*backend, placeholders::rewrite(&set_sql, &found, *backend)))
+        })
+        .collect();
+    if m.unscoped.is_none() && sets.len() == analyses.len() {
+        m.set_sql = sets;
+    }
 }
 
 fn placeholders_match_arguments(
