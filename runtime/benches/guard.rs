@@ -5,7 +5,11 @@
 //!   subscriber installed.
 //! - `guard/call/*`: what a generated method adds around its statement, `__private::begin`
 //!   (policy, span) and `Call::end` (span fields, audit event), in the same settings. The
-//!   `disabled` case is the figure to compare with TenantShield's disabled gate (~6 ns).
+//!   `no_policy_no_sink` case is the figure to compare with TenantShield's disabled gate
+//!   (~6 ns per call).
+//!
+//! `+fmt_subscriber`: a `tracing` subscriber that formats to nowhere is installed;
+//! `+warn_subscriber`: one that filters tenantry's INFO spans out.
 //!
 //! ```text
 //! cargo bench -p tenantry --bench guard -- --warm-up-time 1 --measurement-time 3
@@ -76,72 +80,71 @@ fn main() {
     let scope = plain.scope(tenant.clone()).expect("scope");
 
     let mut c = Criterion::default().configure_from_args();
-
-    // The cases without a subscriber run first: a subscriber installed later changes
-    // tracing's per-callsite interest cache.
-    let mut g = c.benchmark_group("guard/scope");
-    g.bench_function(BenchmarkId::from_parameter("no_policy_no_sink"), |b| {
-        b.iter(|| black_box(plain.scope(black_box(&tenant).clone()).unwrap()))
-    });
-    g.bench_function(BenchmarkId::from_parameter("memory_sink"), |b| {
-        b.iter_custom(|iters| {
-            timed_with_sink(iters, &sink, || drop(black_box(audited.scope(black_box(&tenant).clone()).unwrap())))
-        })
-    });
-    g.bench_function(BenchmarkId::from_parameter("allow_list_policy"), |b| {
-        b.iter(|| black_box(guarded.scope(black_box(&tenant).clone()).unwrap()))
-    });
-    g.finish();
-
-    let mut g = c.benchmark_group("guard/call");
-    g.bench_function(BenchmarkId::from_parameter("disabled"), |b| {
-        b.iter(|| black_box(call(black_box(&plain), black_box(&scope)).unwrap()))
-    });
-    g.bench_function(BenchmarkId::from_parameter("memory_sink"), |b| {
-        b.iter_custom(|iters| {
-            timed_with_sink(iters, &sink, || {
-                black_box(call(black_box(&audited), black_box(&scope)).unwrap());
-            })
-        })
-    });
-    g.bench_function(BenchmarkId::from_parameter("allow_list_policy"), |b| {
-        b.iter(|| black_box(call(black_box(&guarded), black_box(&scope)).unwrap()))
-    });
-    g.finish();
-
-    // A real subscriber that formats to nowhere: tenantry's spans are enabled (INFO) and
-    // built, their fields recorded; the output costs nothing.
-    let subscriber = tracing_subscriber::fmt().with_writer(std::io::sink).finish();
-    let installed = tracing::subscriber::set_default(subscriber);
-    let mut g = c.benchmark_group("guard/scope_with_subscriber");
-    g.bench_function(BenchmarkId::from_parameter("no_policy_no_sink"), |b| {
-        b.iter(|| black_box(plain.scope(black_box(&tenant).clone()).unwrap()))
-    });
-    g.finish();
-    let mut g = c.benchmark_group("guard/call_with_subscriber");
-    g.bench_function(BenchmarkId::from_parameter("no_policy_no_sink"), |b| {
-        b.iter(|| black_box(call(black_box(&plain), black_box(&scope)).unwrap()))
-    });
-    g.bench_function(BenchmarkId::from_parameter("memory_sink"), |b| {
-        b.iter_custom(|iters| {
-            timed_with_sink(iters, &sink, || {
-                black_box(call(black_box(&audited), black_box(&scope)).unwrap());
-            })
-        })
-    });
-    g.finish();
-    drop(installed);
-
-    // A subscriber that is installed but filters tenantry out (level WARN): the span is
-    // disabled, so the call takes the fast path again.
-    let quiet = tracing_subscriber::fmt().with_writer(std::io::sink).with_max_level(tracing::Level::WARN).finish();
-    let installed = tracing::subscriber::set_default(quiet);
-    let mut g = c.benchmark_group("guard/call_with_warn_subscriber");
-    g.bench_function(BenchmarkId::from_parameter("no_policy_no_sink"), |b| {
-        b.iter(|| black_box(call(black_box(&plain), black_box(&scope)).unwrap()))
-    });
-    g.finish();
-    drop(installed);
-
+    // (name, Db, its sink): the sink is cleared outside the clock.
+    let settings: [(&str, &Db<Sqlite>, Option<&MemorySink>); 3] = [
+        ("no_policy_no_sink", &plain, None),
+        ("memory_sink", &audited, Some(&sink)),
+        ("allow_list_policy", &guarded, None),
+    ];
+    for what in ["scope", "call"] {
+        let mut g = c.benchmark_group(format!("guard/{what}"));
+        // Without a subscriber first: installing one changes tracing's per-callsite
+        // interest cache for the rest of the process.
+        for listener in [Listener::None, Listener::Fmt, Listener::FmtWarn] {
+            let _installed = listener.install();
+            for (name, db, sink) in settings {
+                if listener != Listener::None && name == "allow_list_policy" {
+                    continue;
+                }
+                let id = BenchmarkId::from_parameter(format!("{name}{}", listener.suffix()));
+                g.bench_function(id, |b| {
+                    let run = || match what {
+                        "scope" => drop(black_box(db.scope(black_box(&tenant).clone()).unwrap())),
+                        _ => {
+                            black_box(call(black_box(db), black_box(&scope)).unwrap());
+                        }
+                    };
+                    match sink {
+                        Some(sink) => b.iter_custom(|iters| timed_with_sink(iters, sink, run)),
+                        None => b.iter(run),
+                    }
+                });
+            }
+        }
+        g.finish();
+    }
     c.final_summary();
+}
+
+/// Who listens to `tracing` while a case runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Listener {
+    /// No subscriber.
+    None,
+    /// A real subscriber that formats to nowhere: tenantry's spans (INFO) are enabled and
+    /// built, their fields recorded; the output costs nothing.
+    Fmt,
+    /// A subscriber that filters tenantry out (WARN): its spans are disabled.
+    FmtWarn,
+}
+
+impl Listener {
+    fn install(self) -> Option<tracing::subscriber::DefaultGuard> {
+        let fmt = tracing_subscriber::fmt().with_writer(std::io::sink);
+        match self {
+            Listener::None => None,
+            Listener::Fmt => Some(tracing::subscriber::set_default(fmt.finish())),
+            Listener::FmtWarn => {
+                Some(tracing::subscriber::set_default(fmt.with_max_level(tracing::Level::WARN).finish()))
+            }
+        }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Listener::None => "",
+            Listener::Fmt => "+fmt_subscriber",
+            Listener::FmtWarn => "+warn_subscriber",
+        }
+    }
 }

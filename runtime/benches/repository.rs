@@ -17,8 +17,11 @@
 //! skips criterion and runs one case `n` times after a warm-up, for instruction counts
 //! under `valgrind --tool=callgrind` (see BENCHMARKS.md).
 
+use std::future::Future;
 use std::hint::black_box;
+use std::pin::Pin;
 use std::str::FromStr;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
@@ -274,6 +277,21 @@ fn pg_url() -> String {
     std::env::var("TENANTRY_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
+/// A future that only forwards its polls, under a name callgrind can report: its
+/// inclusive cost is the work done inside the measured calls, without the runtime's
+/// parking (epoll, timer wheel), whose share depends on how often a reply was not there
+/// yet, which is a matter of timing.
+struct Measured<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for Measured<F> {
+    type Output = F::Output;
+
+    #[inline(never)]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
 /// `TENANTRY_BENCH_LOOP=<backend>/<pair>/<side>:<n>`: one case, `n` + 1000 times, without
 /// criterion, for `valgrind --tool=callgrind` (instruction counts compare the two sides
 /// regardless of machine load). Run it with `n` = 0 and `n` = N: the difference divided
@@ -288,11 +306,11 @@ fn run_loop(rt: &Runtime, spec: &str) {
             let (f, sql) = ($f, $sql);
             macro_rules! times {
                 ($pair:ident, $side:ident) => {
-                    rt.block_on(async {
+                    rt.block_on(Measured(Box::pin(async {
                         for _ in 0..n + 1000 {
                             black_box(one_call!($pair, $side, f, sql));
                         }
-                    })
+                    })))
                 };
             }
             match (pair, side) {
