@@ -982,13 +982,26 @@ impl<'s> Checker<'s> {
             if s.confined || !matches!(s.kind, SourceKind::Owned) {
                 continue;
             }
-            let column = if multi { format!("{}.{}", s.binding, self.tc()) } else { self.tc().to_string() };
-            let (hint, culprit) = self.hint(level, idx, outer);
-            let anchor = level
-                .sources
-                .iter()
-                .find(|o| o.confined && matches!(o.kind, SourceKind::Owned))
+            // The nearest confined table, here or in an enclosing query, to tie this one to.
+            let local_anchor = level.sources.iter().any(|o| o.confined && matches!(o.kind, SourceKind::Owned));
+            let anchor = std::iter::once(&level.sources[..])
+                .chain(outer.iter().rev().copied())
+                .flat_map(|sources| sources.iter())
+                .find(|o| {
+                    o.confined && matches!(o.kind, SourceKind::Owned) && !o.binding.is_empty() && o.binding != s.binding
+                })
                 .map(|o| format!("{}.{}", o.binding, self.tc()));
+            // Qualify the column when a bare name could be read as another table's: several
+            // tables here, an alias, or a tie to an enclosing query's table. (Inside a
+            // subquery a bare name means the subquery's own table.)
+            let qualified = multi || s.display.contains(' ') || (anchor.is_some() && !local_anchor && has_where);
+            let column = if qualified { format!("{}.{}", s.binding, self.tc()) } else { self.tc().to_string() };
+            let (hint, culprit) = self.hint(level, idx, outer);
+            let of_ctx = ctx.strip_prefix(" in ").unwrap_or(ctx);
+            let add = match &anchor {
+                Some(a) => format!("`AND {column} = {a}` (or `AND {column} = :tenant`)"),
+                None => format!("`AND {column} = :tenant`"),
+            };
             let own_join = level.groups.iter().find(|g| g.join_sources.contains(&idx) && g.filters.contains(&idx));
             let fix = match own_join {
                 Some(g) if g.whole.is_some() => match &anchor {
@@ -999,8 +1012,10 @@ impl<'s> Checker<'s> {
                     None => format!("add `AND {column} = :tenant` to the {} ON of `{}`", g.clause, s.display),
                 },
                 Some(g) => format!("write `{} {} ON ... AND {column} = :tenant`", g.clause, s.display),
-                None if has_where => format!("add `AND {column} = :tenant` to the WHERE clause{ctx}"),
-                None => format!("add `WHERE {column} = :tenant`{ctx}"),
+                None if has_where && of_ctx.is_empty() => format!("add {add} to the WHERE clause"),
+                None if has_where => format!("add {add} to the WHERE clause of {of_ctx}"),
+                None if of_ctx.is_empty() => format!("add `WHERE {column} = :tenant`"),
+                None => format!("add `WHERE {column} = :tenant` to {of_ctx}"),
             };
             let full_join = s.clause == "FULL JOIN";
             let fix = if full_join {
@@ -1023,11 +1038,8 @@ impl<'s> Checker<'s> {
                 Some((f, c)) => (f, locate(self.sql, c.span()).or(s.span)),
                 None => (fix, s.span),
             };
-            self.problem(
-                format!("table `{}` in {}{ctx} is not confined to the tenant{hint}", s.display, s.clause),
-                fix,
-                span,
-            );
+            let clause = if of_ctx.is_empty() { s.clause.to_string() } else { format!("{} of {of_ctx}", s.clause) };
+            self.problem(format!("table `{}` in {clause} is not confined to the tenant{hint}", s.display), fix, span);
         }
     }
 
@@ -1888,31 +1900,44 @@ fn mentions_column(e: &Expr, column: &str) -> bool {
 /// Whether `e` mentions `binding.tenant_column` (or the bare column when it can only
 /// mean that source).
 fn mentions_tenant_column(e: &Expr, binding: &str, tc: &str, qualified_only: bool) -> bool {
-    struct Find<'a>(&'a str, &'a str, bool, bool);
+    struct Find<'a> {
+        binding: &'a str,
+        tc: &'a str,
+        qualified_only: bool,
+        found: bool,
+        /// How deep inside subqueries the walk is: a subquery's own columns are its
+        /// business, and a correlated reference there is judged with that subquery.
+        depth: usize,
+    }
     impl Visitor for Find<'_> {
         type Break = ();
         fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-            let hit = match e {
-                Expr::Identifier(id) => !self.2 && same_name(&id.value, self.1),
-                Expr::CompoundIdentifier(p) if p.len() >= 2 => {
-                    same_name(&p[p.len() - 1].value, self.1) && same_name(&p[p.len() - 2].value, self.0)
-                }
-                _ => false,
-            };
+            let hit = self.depth == 0
+                && match e {
+                    Expr::Identifier(id) => !self.qualified_only && same_name(&id.value, self.tc),
+                    Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+                        same_name(&p[p.len() - 1].value, self.tc) && same_name(&p[p.len() - 2].value, self.binding)
+                    }
+                    _ => false,
+                };
             if hit {
-                self.3 = true;
+                self.found = true;
                 return ControlFlow::Break(());
             }
             ControlFlow::Continue(())
         }
         fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
-            // A subquery's own columns are its business.
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.depth -= 1;
             ControlFlow::Continue(())
         }
     }
-    let mut f = Find(binding, tc, qualified_only, false);
+    let mut f = Find { binding, tc, qualified_only, found: false, depth: 0 };
     let _ = e.visit(&mut f);
-    f.3
+    f.found
 }
 
 fn function_args(f: &sqlparser::ast::Function) -> Vec<&Expr> {

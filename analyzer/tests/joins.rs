@@ -276,7 +276,7 @@ fn comma_joined_table_without_tenant_condition_is_a_leak() {
     leak(ALL, "SELECT i.id FROM invoices i, customers c WHERE c.id = i.customer_id AND i.tenant_id = :tenant")
         .count(1)
         .problem(&["table `customers c`", "in FROM (comma join)", "not confined"])
-        .fix(&["add `AND c.tenant_id = :tenant` to the WHERE clause"]);
+        .fix(&["add `AND c.tenant_id = i.tenant_id` (or `AND c.tenant_id = :tenant`) to the WHERE clause"]);
 }
 
 #[test]
@@ -291,7 +291,7 @@ fn cross_join_confined_in_where() {
 fn cross_joined_table_without_tenant_condition_is_a_leak() {
     leak(ALL, "SELECT i.id FROM invoices i CROSS JOIN customers c WHERE i.tenant_id = :tenant")
         .problem(&["table `customers c`", "in CROSS JOIN", "not confined"])
-        .fix(&["add `AND c.tenant_id = :tenant` to the WHERE clause"]);
+        .fix(&["add `AND c.tenant_id = i.tenant_id` (or `AND c.tenant_id = :tenant`) to the WHERE clause"]);
 }
 
 #[test]
@@ -450,8 +450,8 @@ fn lateral_subquery_without_tenant_condition_is_a_leak() {
          (SELECT sum(amount) AS total FROM lines l WHERE l.invoice_id = i.id) x ON true WHERE i.tenant_id = :tenant",
     )
     .count(1)
-    .problem(&["table `lines l`", "in FROM in LATERAL `x`", "not confined"])
-    .fix(&["AND tenant_id = :tenant", "in LATERAL `x`"]);
+    .problem(&["table `lines l`", "in FROM of LATERAL `x`", "not confined"])
+    .fix(&["add `AND l.tenant_id = i.tenant_id` (or `AND l.tenant_id = :tenant`) to the WHERE clause of LATERAL `x`"]);
 }
 
 #[test]
@@ -463,7 +463,7 @@ fn lateral_anchor_to_an_unconfined_outer_table_confines_nothing() {
     .count(2)
     .problem(&[
         "table `lines l`",
-        "in LATERAL `x`",
+        "of LATERAL `x`",
         "`l.tenant_id = i.tenant_id` ties it to a table that is not confined",
     ])
     .fix(&["tenant_id = :tenant"]);
@@ -487,13 +487,13 @@ fn subquery_in_a_join_on_is_checked() {
          AND c.id NOT IN (SELECT customer_id FROM blocked) WHERE i.tenant_id = :tenant",
     )
     .count(1)
-    .problem(&["table `blocked`", "in a subquery of the JOIN ON", "not confined"])
+    .problem(&["table `blocked`", "of a subquery of the JOIN ON", "not confined"])
     .fix(&["WHERE tenant_id = :tenant"]);
 }
 
 #[test]
 fn subquery_in_a_table_function_argument_is_checked() {
     leak(PG, "SELECT g FROM generate_series(1, (SELECT max(id) FROM invoices)) AS g")
-        .problem(&["table `invoices`", "in a subquery of table function `generate_series`", "not confined"])
+        .problem(&["table `invoices`", "of a subquery of table function `generate_series`", "not confined"])
         .fix(&["WHERE tenant_id = :tenant"]);
 }

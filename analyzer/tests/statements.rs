@@ -335,7 +335,7 @@ fn every_problem_is_listed() {
     .fix(&["a.tenant_id = :tenant"])
     .problem(&["table `customers b`"])
     .fix(&["b.tenant_id"])
-    .problem(&["table `lines`", "in a subquery"])
+    .problem(&["table `lines`", "of a subquery"])
     .fix(&["tenant_id = :tenant"]);
 }
 

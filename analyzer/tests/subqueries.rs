@@ -25,8 +25,8 @@ fn in_subquery_without_tenant_condition_is_a_leak() {
         "SELECT id FROM invoices WHERE tenant_id = :tenant AND customer_id IN (SELECT id FROM customers WHERE vip)",
     )
     .count(1)
-    .problem(&["table `customers`", "in FROM in a subquery", "not confined"])
-    .fix(&["add `AND tenant_id = :tenant` to the WHERE clause in a subquery"])
+    .problem(&["table `customers`", "in FROM of a subquery", "not confined"])
+    .fix(&["add `AND customers.tenant_id = invoices.tenant_id` (or `AND customers.tenant_id = :tenant`) to the WHERE clause of a subquery"])
     .at("customers");
 }
 
@@ -51,7 +51,7 @@ fn exists_correlated_only_by_id_is_a_leak() {
         "SELECT i.id FROM invoices i WHERE i.tenant_id = :tenant AND EXISTS \
          (SELECT 1 FROM payments p WHERE p.invoice_id = i.id)",
     )
-    .problem(&["table `payments p`", "in a subquery", "not confined"])
+    .problem(&["table `payments p`", "of a subquery", "not confined"])
     .fix(&["tenant_id = :tenant"]);
 }
 
@@ -63,7 +63,7 @@ fn correlation_to_an_unconfined_outer_table_confines_nothing() {
          (SELECT 1 FROM payments p WHERE p.invoice_id = i.id AND p.tenant_id = i.tenant_id)",
     )
     .count(2)
-    .problem(&["table `payments p`", "in a subquery", "ties it to a table that is not confined"])
+    .problem(&["table `payments p`", "of a subquery", "ties it to a table that is not confined"])
     .fix(&["tenant_id = :tenant"]);
 }
 
@@ -85,7 +85,7 @@ fn inner_table_of_the_same_name_shadows_the_outer_one() {
     // Inside the subquery, `invoices.tenant_id` is the inner `invoices`.
     leak(ALL, "DELETE FROM invoices WHERE tenant_id = :tenant AND id IN (SELECT id FROM invoices WHERE tenant_id = invoices.tenant_id)")
         .count(1)
-        .problem(&["table `invoices`", "in a subquery of the DELETE", "compares the tenant column of `invoices` with itself"])
+        .problem(&["table `invoices`", "of a subquery of the DELETE", "compares the tenant column of `invoices` with itself"])
         .fix(&["tenant_id = :tenant"]);
     safe(
         ALL,
@@ -113,7 +113,7 @@ fn tenant_column_in_a_subquery_does_not_confine() {
 #[test]
 fn subquery_comparing_a_non_tenant_column_is_checked_too() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = :tenant AND amount > (SELECT avg(amount) FROM invoices)")
-        .problem(&["table `invoices`", "in a subquery", "not confined"])
+        .problem(&["table `invoices`", "of a subquery", "not confined"])
         .fix(&["WHERE tenant_id = :tenant"]);
 }
 
@@ -146,7 +146,7 @@ fn subquery_in_the_select_list_without_tenant_condition_is_a_leak() {
         "SELECT i.id, (SELECT c.name FROM customers c WHERE c.id = i.customer_id) FROM invoices i WHERE i.tenant_id = :tenant",
     )
     .count(1)
-    .problem(&["table `customers c`", "in a subquery", "not confined"])
+    .problem(&["table `customers c`", "of a subquery", "not confined"])
     .fix(&["tenant_id = :tenant"]);
 }
 
@@ -157,21 +157,21 @@ fn subquery_in_having_is_checked() {
         "SELECT customer_id FROM invoices WHERE tenant_id = :tenant GROUP BY customer_id \
          HAVING count(*) > (SELECT count(*) FROM customers)",
     )
-    .problem(&["table `customers`", "in a subquery", "not confined"])
+    .problem(&["table `customers`", "of a subquery", "not confined"])
     .fix(&["WHERE tenant_id = :tenant"]);
 }
 
 #[test]
 fn subquery_in_order_by_is_checked() {
     leak(PG, "SELECT id FROM invoices WHERE tenant_id = :tenant ORDER BY (SELECT max(id) FROM customers)")
-        .problem(&["table `customers`", "in a subquery of ORDER BY/LIMIT", "not confined"])
+        .problem(&["table `customers`", "of a subquery of ORDER BY/LIMIT", "not confined"])
         .fix(&["WHERE tenant_id = :tenant"]);
 }
 
 #[test]
 fn subquery_in_limit_is_checked() {
     leak(PG, "SELECT id FROM invoices WHERE tenant_id = :tenant LIMIT (SELECT count(*) FROM customers)")
-        .problem(&["table `customers`", "in a subquery of ORDER BY/LIMIT"])
+        .problem(&["table `customers`", "of a subquery of ORDER BY/LIMIT"])
         .fix(&["WHERE tenant_id = :tenant"]);
 }
 
@@ -183,7 +183,7 @@ fn subquery_of_a_subquery_is_checked() {
          (SELECT id FROM customers WHERE tenant_id = :tenant AND region IN (SELECT region FROM regions))",
     )
     .count(1)
-    .problem(&["table `regions`", "in a subquery", "not confined"])
+    .problem(&["table `regions`", "of a subquery", "not confined"])
     .fix(&["WHERE tenant_id = :tenant"]);
 }
 
@@ -199,8 +199,8 @@ fn derived_table_filtered_outside_is_a_leak() {
     // The derived table reads every tenant's rows; filtering its output is not the rule.
     leak(ALL, "SELECT x.id FROM (SELECT id, tenant_id FROM invoices) AS x WHERE x.tenant_id = :tenant")
         .count(1)
-        .problem(&["table `invoices`", "in FROM in derived table `x`", "not confined"])
-        .fix(&["add `WHERE tenant_id = :tenant` in derived table `x`"]);
+        .problem(&["table `invoices`", "in FROM of derived table `x`", "not confined"])
+        .fix(&["add `WHERE tenant_id = :tenant` to derived table `x`"]);
 }
 
 #[test]
@@ -272,8 +272,8 @@ fn cte_filtered_outside_is_a_leak() {
         "WITH everyone AS (SELECT id, tenant_id FROM invoices) SELECT id FROM everyone WHERE tenant_id = :tenant",
     )
     .count(1)
-    .problem(&["table `invoices`", "in CTE `everyone`", "not confined"])
-    .fix(&["WHERE tenant_id = :tenant` in CTE `everyone`"]);
+    .problem(&["table `invoices`", "of CTE `everyone`", "not confined"])
+    .fix(&["WHERE tenant_id = :tenant` to CTE `everyone`"]);
 }
 
 #[test]
@@ -307,7 +307,7 @@ fn cte_shadows_a_table_of_the_same_name() {
     // Inside its own body a non-recursive CTE's name is still the table.
     safe(ALL, "WITH invoices AS (SELECT id FROM invoices WHERE tenant_id = :tenant) SELECT id FROM invoices");
     leak(ALL, "WITH invoices AS (SELECT id FROM invoices) SELECT id FROM invoices")
-        .problem(&["table `invoices`", "in CTE `invoices`"])
+        .problem(&["table `invoices`", "of CTE `invoices`"])
         .fix(&["WHERE tenant_id = :tenant"]);
 }
 
@@ -319,7 +319,7 @@ fn every_cte_is_checked_even_unused() {
          SELECT id FROM mine",
     )
     .count(1)
-    .problem(&["table `customers`", "in CTE `unused`"])
+    .problem(&["table `customers`", "of CTE `unused`"])
     .fix(&["WHERE tenant_id = :tenant"]);
 }
 
@@ -358,7 +358,7 @@ fn recursive_step_without_tenant_condition_is_a_leak() {
          ) SELECT id FROM tree",
     )
     .count(1)
-    .problem(&["table `nodes n`", "in UNION branch 2 in CTE `tree`", "not confined"])
+    .problem(&["table `nodes n`", "of UNION branch 2 in CTE `tree`", "not confined"])
     .fix(&["n.tenant_id = :tenant"]);
 }
 
@@ -395,7 +395,7 @@ fn data_modifying_cte_is_checked() {
     );
     assert_shape(&a, StatementKind::Select, true, true);
     leak(PG, "WITH gone AS (DELETE FROM invoices WHERE paid RETURNING id) SELECT count(*) FROM gone")
-        .problem(&["table `invoices`", "in DELETE FROM in CTE `gone`", "not confined"])
+        .problem(&["table `invoices`", "in DELETE FROM of CTE `gone`", "not confined"])
         .fix(&["AND tenant_id = :tenant"]);
 }
 
@@ -427,8 +427,8 @@ fn union_with_every_branch_confined() {
 fn union_branch_without_tenant_condition_is_a_leak() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = :tenant UNION SELECT id FROM credit_notes")
         .count(1)
-        .problem(&["table `credit_notes`", "in UNION branch 2", "not confined"])
-        .fix(&["add `WHERE tenant_id = :tenant` in UNION branch 2"]);
+        .problem(&["table `credit_notes`", "of UNION branch 2", "not confined"])
+        .fix(&["add `WHERE tenant_id = :tenant` to UNION branch 2"]);
 }
 
 #[test]
@@ -436,16 +436,16 @@ fn intersect_branch_without_tenant_condition_is_a_leak() {
     // An INTERSECT only returns rows of both sides, but reading the other side is the leak
     // (its rows decide what comes back).
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = :tenant INTERSECT SELECT id FROM credit_notes")
-        .problem(&["table `credit_notes`", "in INTERSECT branch 2", "not confined"])
-        .fix(&["in INTERSECT branch 2"]);
+        .problem(&["table `credit_notes`", "of INTERSECT branch 2", "not confined"])
+        .fix(&["to INTERSECT branch 2"]);
 }
 
 #[test]
 fn except_branch_without_tenant_condition_is_a_leak() {
     leak(ALL, "SELECT id FROM invoices EXCEPT SELECT id FROM credit_notes WHERE tenant_id = :tenant")
         .count(1)
-        .problem(&["table `invoices`", "in EXCEPT branch 1", "not confined"])
-        .fix(&["in EXCEPT branch 1"]);
+        .problem(&["table `invoices`", "of EXCEPT branch 1", "not confined"])
+        .fix(&["to EXCEPT branch 1"]);
 }
 
 #[test]

@@ -84,14 +84,14 @@ fn subquery_in_a_values_row_is_checked() {
     );
     leak(ALL, "INSERT INTO invoices (tenant_id, amount) VALUES (:tenant, (SELECT max(amount) FROM drafts))")
         .count(1)
-        .problem(&["table `drafts`", "in a subquery of VALUES", "not confined"])
+        .problem(&["table `drafts`", "of a subquery of VALUES", "not confined"])
         .fix(&["WHERE tenant_id = :tenant"]);
 }
 
 #[test]
 fn subquery_in_returning_is_checked() {
     leak(PG, "INSERT INTO invoices (tenant_id, amount) VALUES (:tenant, :a) RETURNING (SELECT count(*) FROM invoices)")
-        .problem(&["table `invoices`", "in a subquery of RETURNING", "not confined"])
+        .problem(&["table `invoices`", "of a subquery of RETURNING", "not confined"])
         .fix(&["WHERE tenant_id = :tenant"]);
 }
 
@@ -135,7 +135,7 @@ fn insert_select_of_the_tenant_from_shared_tables_only() {
 fn insert_select_from_an_unconfined_source_is_a_leak() {
     leak(ALL, "INSERT INTO invoices (tenant_id, amount) SELECT :tenant, amount FROM drafts WHERE id = :id")
         .count(1)
-        .problem(&["table `drafts`", "in the SELECT of INSERT", "not confined"])
+        .problem(&["table `drafts`", "of the SELECT of INSERT", "not confined"])
         .fix(&["AND tenant_id = :tenant"]);
 }
 
@@ -294,7 +294,7 @@ fn update_with_a_correlated_subquery_in_set() {
     );
     leak(ALL, "UPDATE invoices SET amount = (SELECT max(amount) FROM drafts) WHERE tenant_id = :tenant")
         .count(1)
-        .problem(&["table `drafts`", "in a subquery of the UPDATE", "not confined"])
+        .problem(&["table `drafts`", "of a subquery of the UPDATE", "not confined"])
         .fix(&["WHERE tenant_id = :tenant"]);
 }
 
@@ -325,7 +325,7 @@ fn update_from_an_unconfined_table_is_a_leak() {
     )
     .count(1)
     .problem(&["table `drafts d`", "in UPDATE ... FROM", "not confined"])
-    .fix(&["add `AND d.tenant_id = :tenant` to the WHERE clause"]);
+    .fix(&["add `AND d.tenant_id = invoices.tenant_id` (or `AND d.tenant_id = :tenant`) to the WHERE clause"]);
 }
 
 #[test]
@@ -425,8 +425,8 @@ fn delete_with_an_unconfined_subquery_is_a_leak() {
         "DELETE FROM invoices WHERE tenant_id = :tenant AND customer_id IN (SELECT id FROM customers WHERE blocked)",
     )
     .count(1)
-    .problem(&["table `customers`", "in a subquery of the DELETE", "not confined"])
-    .fix(&["AND tenant_id = :tenant"]);
+    .problem(&["table `customers`", "of a subquery of the DELETE", "not confined"])
+    .fix(&["add `AND customers.tenant_id = invoices.tenant_id` (or `AND customers.tenant_id = :tenant`) to the WHERE clause of a subquery of the DELETE"]);
 }
 
 #[test]
@@ -455,7 +455,7 @@ fn delete_using_an_unconfined_table_is_a_leak() {
     )
     .count(1)
     .problem(&["table `customers c`", "in DELETE ... USING", "not confined"])
-    .fix(&["add `AND c.tenant_id = :tenant` to the WHERE clause"]);
+    .fix(&["add `AND c.tenant_id = invoices.tenant_id` (or `AND c.tenant_id = :tenant`) to the WHERE clause"]);
 }
 
 #[test]
@@ -628,7 +628,7 @@ fn subquery_in_an_upsert_is_checked() {
          ON CONFLICT (tenant_id, number) DO UPDATE SET amount = (SELECT max(amount) FROM drafts)",
     )
     .count(1)
-    .problem(&["table `drafts`", "in a subquery of the upsert", "not confined"])
+    .problem(&["table `drafts`", "of a subquery of the upsert", "not confined"])
     .fix(&["WHERE tenant_id = :tenant"]);
 }
 
