@@ -97,8 +97,11 @@ impl<DB: Database> Db<DB> {
     /// Turns a claim back into a scope: signature, expiry, tenant key and policy are
     /// checked, and the outcome is audited either way.
     pub fn redeem<K: TenantKey>(&self, claim: &JobClaim) -> Result<Scope<K>> {
+        // Until the signature verifies, the tenant in the claim is only what someone wrote:
+        // the event is not attributed to it, the reason quotes it.
         let refuse = |reason: String| {
-            self.record(Some(&claim.tenant), AuditKind::ClaimRefused { reason: reason.clone() });
+            let quoted = format!("{reason} (the claim names tenant `{}`)", claim.tenant.escape_debug());
+            self.record(None, AuditKind::ClaimRefused { reason: quoted });
             Error::InvalidClaim(reason)
         };
         let key = self.claim_key()?;

@@ -35,7 +35,8 @@ use tracing::Instrument;
 
 use crate::{Db, Error, Scope, TenantId};
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// The future a [`Resolve`] or [`Authorize`] implementation returns.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A refusal, as the HTTP response it becomes: `{"error": "...", "code": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +50,17 @@ pub struct WebError {
 }
 
 impl WebError {
+    /// Any status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        WebError { status, code, message: message.into() }
+    }
+
+    /// 404 `not_found`: also what another tenant's row looks like, so that its existence
+    /// is not revealed.
+    pub fn not_found() -> Self {
+        WebError { status: StatusCode::NOT_FOUND, code: "not_found", message: "not found".to_string() }
+    }
+
     /// 400 `tenant_missing`.
     pub fn tenant_missing(what: impl fmt::Display) -> Self {
         WebError { status: StatusCode::BAD_REQUEST, code: "tenant_missing", message: format!("no tenant: {what}") }
@@ -100,27 +112,25 @@ impl IntoResponse for WebError {
 }
 
 /// Repository errors as HTTP: a denial is 403, a missing row 404, a bad tenant id 400;
-/// anything else is a 500 whose body says nothing about the data.
+/// anything else is a 500 whose body says nothing about the data (the error is logged).
+impl From<Error> for WebError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Denied { reason, .. } => WebError::new(StatusCode::FORBIDDEN, "tenant_denied", reason),
+            Error::NotFound { .. } => WebError::not_found(),
+            Error::InvalidTenant(e) => WebError::invalid_tenant(e),
+            other => {
+                tracing::error!(target: "tenantry::web", error = %other, "request failed");
+                WebError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+            }
+        }
+    }
+}
+
+/// See [`From<Error> for WebError`](WebError#impl-From<Error>-for-WebError).
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let web = match &self {
-            Error::Denied { reason, .. } => {
-                WebError { status: StatusCode::FORBIDDEN, code: "tenant_denied", message: reason.clone() }
-            }
-            Error::NotFound { .. } => {
-                WebError { status: StatusCode::NOT_FOUND, code: "not_found", message: "not found".to_string() }
-            }
-            Error::InvalidTenant(e) => WebError::invalid_tenant(e),
-            _ => {
-                tracing::error!(target: "tenantry::web", error = %self, "request failed");
-                WebError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    code: "internal",
-                    message: "internal error".to_string(),
-                }
-            }
-        };
-        web.into_response()
+        WebError::from(self).into_response()
     }
 }
 
@@ -327,15 +337,18 @@ pub struct TenantResolver {
 struct Inner {
     strategy: Strategy,
     authorize: Option<Box<dyn Authorize>>,
-    admit: Box<dyn Fn(TenantId) -> crate::Result<Scope> + Send + Sync>,
+    admit: Admit,
 }
+
+/// Admits a tenant through the `Db` (every policy, asynchronous ones included).
+type Admit = Box<dyn Fn(TenantId) -> BoxFuture<'static, crate::Result<Scope>> + Send + Sync>;
 
 /// Builds a [`TenantResolver`].
 #[must_use]
 pub struct TenantResolverBuilder {
     strategy: Strategy,
     authorize: Option<Box<dyn Authorize>>,
-    admit: Box<dyn Fn(TenantId) -> crate::Result<Scope> + Send + Sync>,
+    admit: Admit,
 }
 
 impl TenantResolverBuilder {
@@ -360,7 +373,11 @@ impl TenantResolver {
     /// Resolves tenants with `strategy` and admits them through `db` (policy, audit).
     pub fn builder<DB: sqlx::Database>(db: &Db<DB>, strategy: Strategy) -> TenantResolverBuilder {
         let db = db.clone();
-        TenantResolverBuilder { strategy, authorize: None, admit: Box::new(move |tenant| db.scope(tenant)) }
+        let admit: Admit = Box::new(move |tenant| {
+            let db = db.clone();
+            Box::pin(async move { db.admit(tenant).await })
+        });
+        TenantResolverBuilder { strategy, authorize: None, admit }
     }
 
     /// The strategy's name.
@@ -375,14 +392,7 @@ impl TenantResolver {
         if let Some(hook) = &self.inner.authorize {
             hook.authorize(parts, &tenant).await?;
         }
-        (self.inner.admit)(tenant).map_err(|e| match e {
-            Error::Denied { reason, .. } => {
-                WebError { status: StatusCode::FORBIDDEN, code: "tenant_denied", message: reason }
-            }
-            other => {
-                WebError { status: StatusCode::INTERNAL_SERVER_ERROR, code: "internal", message: other.to_string() }
-            }
-        })
+        (self.inner.admit)(tenant).await.map_err(WebError::from)
     }
 
     /// A tower layer that resolves every request (see the module docs).
