@@ -79,10 +79,11 @@ def main():
     binary = bench_binary(a.repo)
     out_dir = Path(os.environ.get("CARGO_TARGET_DIR", a.repo / "target")) / "callgrind"
     out_dir.mkdir(parents=True, exist_ok=True)
-    print(f"{'pair':<22} {'generated':>12} {'hand_written':>12} {'ratio':>7}   instructions per call, N = {a.calls}")
+    print(f"instructions per call, N = {a.calls}, median of {a.repeat}")
+    print(f"{'pair':<22} {'generated':>10} {'hand_written':>12} {'hand_conn':>10} {'gen/hand':>9} {'gen/conn':>9}")
     for backend in a.backends.split(","):
         for pair in a.pairs.split(","):
-            sides = ["generated", "hand_written"]
+            sides = ["generated", "hand_written", "hand_conn"]
             base = {}
             for side in sides:
                 case = f"{backend}/{pair}/{side}"
@@ -94,8 +95,8 @@ def main():
                     out_file = out_dir / f"{backend}.{pair}.{side}.{a.calls}.{run}.out"
                     full[side].append(instructions(binary, case, a.calls, out_file))
             per = {side: (statistics.median(full[side]) - base[side]) / a.calls for side in sides}
-            g, h = per["generated"], per["hand_written"]
-            print(f"{backend + '/' + pair:<22} {g:>12.0f} {h:>12.0f} {g / h:>7.4f}", flush=True)
+            g, h, c = per["generated"], per["hand_written"], per["hand_conn"]
+            print(f"{backend + '/' + pair:<22} {g:>10.0f} {h:>12.0f} {c:>10.0f} {g / h:>9.4f} {g / c:>9.4f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -205,47 +205,60 @@ async fn postgres(url: &str) -> Result<Fixture<Postgres>, String> {
 }
 
 /// One call of one side of one pair, as an expression to `.await` inside an async block.
+///
+/// Sides: `generated` (the repository method), `hand_written` (sqlx on the pool, as most
+/// code is written) and `hand_conn` (sqlx on a connection acquired from the pool first,
+/// which is how generated code runs its statement: the difference between `generated`
+/// and `hand_conn` is tenantry's own code, the one between `hand_conn` and
+/// `hand_written` is sqlx's pool executor).
 macro_rules! one_call {
     (point_read, generated, $f:expr, $sql:expr) => {
         $f.repo.find(&$f.scope, black_box($f.id)).await.unwrap()
     };
-    (point_read, hand_written, $f:expr, $sql:expr) => {
-        sqlx::query_as::<_, Invoice>($sql.find)
-            .bind($f.tenant)
-            .bind(black_box($f.id))
-            .fetch_optional(&$f.pool)
-            .await
-            .unwrap()
-    };
     (list_100, generated, $f:expr, $sql:expr) => {
         $f.repo.list(&$f.scope).await.unwrap()
     };
-    (list_100, hand_written, $f:expr, $sql:expr) => {
-        sqlx::query_as::<_, Invoice>($sql.list).bind($f.tenant).fetch_all(&$f.pool).await.unwrap()
-    };
-    // Inserts grow the table by the same number of rows on both sides; the list reads
+    // Inserts grow the table by the same number of rows on every side; the list reads
     // `LIMIT 100` of the lowest ids, so its result does not change.
     (insert, generated, $f:expr, $sql:expr) => {
         $f.repo.create(&$f.scope, "Wile E. Coyote", black_box(990)).await.unwrap()
     };
-    (insert, hand_written, $f:expr, $sql:expr) => {
+    (update, generated, $f:expr, $sql:expr) => {
+        $f.repo.set_amount(&$f.scope, black_box($f.id), black_box(1_600)).await.unwrap()
+    };
+    ($pair:ident, hand_written, $f:expr, $sql:expr) => {
+        one_call!($pair, hand, $f, $sql, &$f.pool)
+    };
+    ($pair:ident, hand_conn, $f:expr, $sql:expr) => {{
+        let mut conn = $f.pool.acquire().await.unwrap();
+        one_call!($pair, hand, $f, $sql, &mut *conn)
+    }};
+    (point_read, hand, $f:expr, $sql:expr, $on:expr) => {
+        sqlx::query_as::<_, Invoice>($sql.find)
+            .bind($f.tenant)
+            .bind(black_box($f.id))
+            .fetch_optional($on)
+            .await
+            .unwrap()
+    };
+    (list_100, hand, $f:expr, $sql:expr, $on:expr) => {
+        sqlx::query_as::<_, Invoice>($sql.list).bind($f.tenant).fetch_all($on).await.unwrap()
+    };
+    (insert, hand, $f:expr, $sql:expr, $on:expr) => {
         sqlx::query_scalar::<_, i64>($sql.create)
             .bind($f.tenant)
             .bind("Wile E. Coyote")
             .bind(black_box(990_i64))
-            .fetch_one(&$f.pool)
+            .fetch_one($on)
             .await
             .unwrap()
     };
-    (update, generated, $f:expr, $sql:expr) => {
-        $f.repo.set_amount(&$f.scope, black_box($f.id), black_box(1_600)).await.unwrap()
-    };
-    (update, hand_written, $f:expr, $sql:expr) => {
+    (update, hand, $f:expr, $sql:expr, $on:expr) => {
         sqlx::query($sql.set_amount)
             .bind(black_box(1_600_i64))
             .bind($f.tenant)
             .bind(black_box($f.id))
-            .execute(&$f.pool)
+            .execute($on)
             .await
             .unwrap()
             .rows_affected()
@@ -268,6 +281,9 @@ macro_rules! criterion_pairs {
         });
         g.bench_function(BenchmarkId::from_parameter("hand_written"), |b| {
             b.to_async($rt).iter(|| async { black_box(one_call!($pair, hand_written, $f, $sql)) })
+        });
+        g.bench_function(BenchmarkId::from_parameter("hand_conn"), |b| {
+            b.to_async($rt).iter(|| async { black_box(one_call!($pair, hand_conn, $f, $sql)) })
         });
         g.finish();
     }};
@@ -316,12 +332,16 @@ fn run_loop(rt: &Runtime, spec: &str) {
             match (pair, side) {
                 ("point_read", "generated") => times!(point_read, generated),
                 ("point_read", "hand_written") => times!(point_read, hand_written),
+                ("point_read", "hand_conn") => times!(point_read, hand_conn),
                 ("list_100", "generated") => times!(list_100, generated),
                 ("list_100", "hand_written") => times!(list_100, hand_written),
+                ("list_100", "hand_conn") => times!(list_100, hand_conn),
                 ("insert", "generated") => times!(insert, generated),
                 ("insert", "hand_written") => times!(insert, hand_written),
+                ("insert", "hand_conn") => times!(insert, hand_conn),
                 ("update", "generated") => times!(update, generated),
                 ("update", "hand_written") => times!(update, hand_written),
+                ("update", "hand_conn") => times!(update, hand_conn),
                 other => panic!("unknown case {other:?}"),
             }
         }};
@@ -333,66 +353,70 @@ fn run_loop(rt: &Runtime, spec: &str) {
     }
 }
 
-/// `TENANTRY_BENCH_ALTERNATE=<seconds>`: for each pair, alternates batches of the two
-/// sides (ABBA order) for that long and prints the median of the per-round time ratios.
-/// Load that drifts on a busy machine hits both sides of a round alike, which a
-/// criterion group (one side, then the other) cannot promise.
+/// `TENANTRY_BENCH_ALTERNATE=<seconds>`: for each pair, alternates batches of the three
+/// sides (rotating which goes first) for that long and prints the median time of each
+/// and the median of the per-round time ratios. Load that drifts on a busy machine hits
+/// every side of a round alike, which a criterion group (one side, then the next)
+/// cannot promise.
 fn run_alternate(rt: &Runtime, seconds: f64) {
     const BATCH: u32 = 50;
-    fn report(name: &str, mut generated: Vec<f64>, mut hand: Vec<f64>) {
-        let mut ratios: Vec<f64> = generated.iter().zip(&hand).map(|(g, h)| g / h).collect();
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let rounds = ratios.len();
-        let (g, h, r) = (median(&mut generated), median(&mut hand), median(&mut ratios));
-        let (q1, q3) = (ratios[rounds / 4], ratios[rounds * 3 / 4]);
+    fn median(v: &mut [f64]) -> f64 {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    }
+    fn report(name: &str, [mut g, mut h, mut c]: [Vec<f64>; 3]) {
+        let mut by_hand: Vec<f64> = g.iter().zip(&h).map(|(g, h)| g / h).collect();
+        let mut by_conn: Vec<f64> = g.iter().zip(&c).map(|(g, c)| g / c).collect();
+        let rounds = g.len();
+        let iqr = |v: &[f64]| format!("{:.3}..{:.3}", v[rounds / 4], v[rounds * 3 / 4]);
+        let (r, rc) = (median(&mut by_hand), median(&mut by_conn));
         println!(
-            "{name:<28} generated {:>10.2} us  hand_written {:>10.2} us  ratio {r:.4} (IQR {q1:.4}..{q3:.4}, {rounds} rounds)",
-            g * 1e6,
-            h * 1e6
+            "{name:<20} generated {:>8.2} us  hand_written {:>8.2} us  hand_conn {:>8.2} us  \
+             generated/hand_written {r:.4} (IQR {})  generated/hand_conn {rc:.4} (IQR {})  {rounds} rounds",
+            median(&mut g) * 1e6,
+            median(&mut h) * 1e6,
+            median(&mut c) * 1e6,
+            iqr(&by_hand),
+            iqr(&by_conn),
         );
     }
     macro_rules! alternate {
         ($f:expr, $sql:expr, $backend:literal) => {{
             let (f, sql) = ($f, $sql);
+            macro_rules! batch {
+                ($pair:ident, $side:ident) => {{
+                    let start = Instant::now();
+                    for _ in 0..BATCH {
+                        black_box(one_call!($pair, $side, f, sql));
+                    }
+                    start.elapsed().as_secs_f64() / f64::from(BATCH)
+                }};
+            }
             macro_rules! pair {
                 ($pair:ident) => {{
-                    let (mut generated, mut hand) = (Vec::new(), Vec::new());
+                    let mut times: [Vec<f64>; 3] = Default::default();
                     rt.block_on(async {
-                        for _ in 0..BATCH * 4 {
-                            black_box(one_call!($pair, generated, f, sql));
-                            black_box(one_call!($pair, hand_written, f, sql));
+                        for _ in 0..4 {
+                            black_box(batch!($pair, generated));
+                            black_box(batch!($pair, hand_written));
+                            black_box(batch!($pair, hand_conn));
                         }
                         let until = Instant::now() + Duration::from_secs_f64(seconds);
-                        let mut round = 0_u64;
+                        let mut round = 0_usize;
                         while Instant::now() < until {
-                            let time_generated = || async {
-                                let start = Instant::now();
-                                for _ in 0..BATCH {
-                                    black_box(one_call!($pair, generated, f, sql));
-                                }
-                                start.elapsed().as_secs_f64() / f64::from(BATCH)
-                            };
-                            let time_hand = || async {
-                                let start = Instant::now();
-                                for _ in 0..BATCH {
-                                    black_box(one_call!($pair, hand_written, f, sql));
-                                }
-                                start.elapsed().as_secs_f64() / f64::from(BATCH)
-                            };
-                            if round % 2 == 0 {
-                                generated.push(time_generated().await);
-                                hand.push(time_hand().await);
-                            } else {
-                                hand.push(time_hand().await);
-                                generated.push(time_generated().await);
+                            for k in 0..3 {
+                                let side = (round + k) % 3;
+                                let t = match side {
+                                    0 => batch!($pair, generated),
+                                    1 => batch!($pair, hand_written),
+                                    _ => batch!($pair, hand_conn),
+                                };
+                                times[side].push(t);
                             }
                             round += 1;
                         }
                     });
-                    report(concat!($backend, "/", stringify!($pair)), generated, hand);
+                    report(concat!($backend, "/", stringify!($pair)), times);
                 }};
             }
             pair!(point_read);
