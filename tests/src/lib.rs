@@ -5,18 +5,16 @@
 //! A server that cannot be reached skips its tests with a line on stderr, unless
 //! `TENANTRY_REQUIRE_DB=1` is set (as in CI): then the test fails.
 
-use std::fmt::Display;
 use std::future::Future;
+use std::io::Write;
 use std::panic::AssertUnwindSafe;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
-use sqlx::mysql::MySqlConnectOptions;
 use sqlx::pool::PoolOptions;
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{AssertSqlSafe, Database, MySql, Postgres, Sqlite};
+use sqlx::{AssertSqlSafe, Connection, Database, Executor, MySql, Postgres, Sqlite};
 use tenantry::Db;
 
 /// The PostgreSQL server used unless `TENANTRY_PG_URL` says otherwise.
@@ -29,6 +27,13 @@ pub const REQUIRE_DB_ENV: &str = "TENANTRY_REQUIRE_DB";
 /// Connections per test pool: enough for the concurrency tests, few enough that many
 /// parallel tests stay under the servers' connection limits.
 const MAX_CONNECTIONS: u32 = 4;
+
+/// How long connecting to a server may take before it counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A test schema or database older than this was left behind by a killed run.
+const STALE_AFTER: Duration = Duration::from_secs(3600);
+/// How long closing a test's pool may take.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A database for one test; [`TestDb::remove`] drops what the test created on a server.
 #[derive(Debug)]
@@ -43,10 +48,14 @@ pub struct TestDb<DB: Database> {
 impl<DB: Backend> TestDb<DB> {
     /// Closes the test's pool and drops its schema or database.
     pub async fn remove(self) {
-        self.db.pool().close().await;
+        // A connection left mid-protocol by a failed statement may never come back to
+        // the pool; do not let that hang the test after it has failed.
+        if tokio::time::timeout(CLOSE_TIMEOUT, self.db.pool().close()).await.is_err() {
+            eprintln!("{}: the test's pool did not close within {CLOSE_TIMEOUT:?}", DB::NAME);
+        }
         if let Some((admin, drop)) = self.teardown {
             if let Err(e) = DB::execute(&admin, &drop).await {
-                eprintln!("{}: could not clean up with `{drop}`: {e}", <DB as Backend>::NAME);
+                eprintln!("{}: could not clean up with `{drop}`: {e}", DB::NAME);
             }
             admin.pool().close().await;
         }
@@ -55,8 +64,6 @@ impl<DB: Backend> TestDb<DB> {
 
 /// A backend the integration tests run on.
 pub trait Backend: Database {
-    /// The server's name in messages.
-    const NAME: &'static str;
     /// The column definition of an auto-incrementing `BIGINT` primary key.
     const AUTO_ID: &'static str;
 
@@ -68,8 +75,12 @@ pub trait Backend: Database {
     fn execute(db: &Db<Self>, sql: &str) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
+/// How long one scenario may take before it counts as hung.
+pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Runs `scenario` on a fresh database of `DB`, then removes that database, also when the
-/// scenario fails or panics. Does nothing (the test is skipped) when the server is down.
+/// scenario fails, hangs (see [`SCENARIO_TIMEOUT`]) or panics. Does nothing (the test is
+/// skipped) when the server is down.
 pub async fn run<DB, F, Fut>(scenario: F)
 where
     DB: Backend,
@@ -77,11 +88,13 @@ where
     Fut: Future<Output = tenantry::Result<()>>,
 {
     let Some(test_db) = DB::open().await else { return };
-    let outcome = AssertUnwindSafe(scenario(test_db.db.clone())).catch_unwind().await;
+    let outcome =
+        AssertUnwindSafe(tokio::time::timeout(SCENARIO_TIMEOUT, scenario(test_db.db.clone()))).catch_unwind().await;
     test_db.remove().await;
     match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => panic!("on {}: {e}", <DB as Backend>::NAME),
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => panic!("on {}: {e}", DB::NAME),
+        Ok(Err(_)) => panic!("on {}: the scenario did not finish within {SCENARIO_TIMEOUT:?}", DB::NAME),
         Err(panic) => std::panic::resume_unwind(panic),
     }
 }
@@ -102,34 +115,33 @@ pub async fn sqlite() -> Db<Sqlite> {
 /// A fresh schema on the PostgreSQL server of `TENANTRY_PG_URL`, which the test's
 /// connections have as their `search_path`.
 pub async fn postgres() -> Option<TestDb<Postgres>> {
-    let url = server_url("TENANTRY_PG_URL", DEFAULT_PG_URL);
-    let options = PgConnectOptions::from_str(&url).unwrap_or_else(|e| panic!("bad PostgreSQL URL `{url}`: {e}"));
-    let admin = match admin_pool(options.clone()).await {
-        Ok(admin) => admin,
-        Err(e) => return unreachable("PostgreSQL", "TENANTRY_PG_URL", &url, &e),
-    };
-    let schema = unique_name();
-    create(&admin, &format!("CREATE SCHEMA {schema}")).await;
-    let pool = test_pool(options.options([("search_path", schema.as_str())])).await;
-    Some(TestDb { db: pool, teardown: Some((admin, format!("DROP SCHEMA {schema} CASCADE"))) })
+    open_on(&Server::<Postgres> {
+        name: "PostgreSQL",
+        env: "TENANTRY_PG_URL",
+        default_url: DEFAULT_PG_URL,
+        list: "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'tenantry_test_%'",
+        create: |name| format!("CREATE SCHEMA {name}"),
+        drop: |name| format!("DROP SCHEMA IF EXISTS {name} CASCADE"),
+        confine: |options, name| options.options([("search_path", name)]),
+    })
+    .await
 }
 
 /// A fresh database on the MariaDB/MySQL server of `TENANTRY_MYSQL_URL`.
 pub async fn mysql() -> Option<TestDb<MySql>> {
-    let url = server_url("TENANTRY_MYSQL_URL", DEFAULT_MYSQL_URL);
-    let options = MySqlConnectOptions::from_str(&url).unwrap_or_else(|e| panic!("bad MySQL URL `{url}`: {e}"));
-    let admin = match admin_pool(options.clone()).await {
-        Ok(admin) => admin,
-        Err(e) => return unreachable("MariaDB/MySQL", "TENANTRY_MYSQL_URL", &url, &e),
-    };
-    let database = unique_name();
-    create(&admin, &format!("CREATE DATABASE {database}")).await;
-    let pool = test_pool(options.database(&database)).await;
-    Some(TestDb { db: pool, teardown: Some((admin, format!("DROP DATABASE {database}"))) })
+    open_on(&Server::<MySql> {
+        name: "MariaDB/MySQL",
+        env: "TENANTRY_MYSQL_URL",
+        default_url: DEFAULT_MYSQL_URL,
+        list: "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'tenantry_test_%'",
+        create: |name| format!("CREATE DATABASE {name}"),
+        drop: |name| format!("DROP DATABASE IF EXISTS {name}"),
+        confine: |options, name| options.database(name),
+    })
+    .await
 }
 
 impl Backend for Sqlite {
-    const NAME: &'static str = "SQLite";
     const AUTO_ID: &'static str = "INTEGER PRIMARY KEY";
 
     async fn open() -> Option<TestDb<Self>> {
@@ -142,7 +154,6 @@ impl Backend for Sqlite {
 }
 
 impl Backend for Postgres {
-    const NAME: &'static str = "PostgreSQL";
     const AUTO_ID: &'static str = "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY";
 
     fn open() -> impl Future<Output = Option<TestDb<Self>>> + Send {
@@ -155,7 +166,6 @@ impl Backend for Postgres {
 }
 
 impl Backend for MySql {
-    const NAME: &'static str = "MariaDB/MySQL";
     const AUTO_ID: &'static str = "BIGINT AUTO_INCREMENT PRIMARY KEY";
 
     fn open() -> impl Future<Output = Option<TestDb<Self>>> + Send {
@@ -167,8 +177,53 @@ impl Backend for MySql {
     }
 }
 
-fn server_url(env: &str, default: &str) -> String {
-    std::env::var(env).ok().filter(|u| !u.is_empty()).unwrap_or_else(|| default.to_string())
+/// The connect options of `DB`.
+type Options<DB> = <<DB as Database>::Connection as Connection>::Options;
+
+/// What differs between the PostgreSQL and the MariaDB/MySQL set-up.
+struct Server<DB: Database> {
+    /// For messages.
+    name: &'static str,
+    /// The variable that overrides `default_url`.
+    env: &'static str,
+    default_url: &'static str,
+    /// Lists the server's schemas or databases named `tenantry_test_%`.
+    list: &'static str,
+    create: fn(&str) -> String,
+    drop: fn(&str) -> String,
+    /// The options of a connection to the named schema or database.
+    confine: fn(Options<DB>, &str) -> Options<DB>,
+}
+
+/// Connects to the server (or reports it unreachable), sweeps what killed runs left
+/// behind, and creates the test's own schema or database.
+async fn open_on<DB>(server: &Server<DB>) -> Option<TestDb<DB>>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    (String,): for<'r> sqlx::FromRow<'r, DB::Row>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    let url = std::env::var(server.env).ok().filter(|u| !u.is_empty()).unwrap_or_else(|| server.default_url.into());
+    let options = Options::<DB>::from_str(&url).unwrap_or_else(|e| panic!("{}: bad URL `{url}`: {e}", server.name));
+    let admin = match admin_pool::<DB>(&options).await {
+        Ok(admin) => admin,
+        Err(why) => return unreachable(server, &url, &why),
+    };
+    match sqlx::query_scalar::<DB, String>(server.list).fetch_all(admin.pool()).await {
+        Ok(names) => {
+            for name in names.into_iter().filter(|n| is_stale(n)) {
+                // Another process may sweep the same one: a failure here is harmless.
+                let _ = DB::execute(&admin, &(server.drop)(&name)).await;
+            }
+        }
+        Err(e) => panic!("{}: listing old test schemas failed: {e}", server.name),
+    }
+    let name = unique_name();
+    let create = (server.create)(&name);
+    DB::execute(&admin, &create).await.unwrap_or_else(|e| panic!("{}: `{create}` failed: {e}", server.name));
+    let db = test_pool((server.confine)(options, &name)).await;
+    Some(TestDb { db, teardown: Some((admin, (server.drop)(&name))) })
 }
 
 /// Whether an unreachable server fails the test rather than skipping it.
@@ -176,37 +231,61 @@ pub fn database_required() -> bool {
     std::env::var(REQUIRE_DB_ENV).is_ok_and(|v| v == "1")
 }
 
-fn unreachable<T>(server: &str, env: &str, url: &str, why: &dyn Display) -> Option<T> {
+fn unreachable<DB: Database, T>(server: &Server<DB>, url: &str, why: &str) -> Option<T> {
+    let name = server.name;
     if database_required() {
-        panic!("{server} at {url} is unreachable and {REQUIRE_DB_ENV}=1 requires it: {why}");
+        panic!("{name} at {url} is unreachable and {REQUIRE_DB_ENV}=1 requires it: {why}");
     }
-    eprintln!(
-        "SKIPPED: {server} at {url} is unreachable ({why}); start it or point {env} at one, \
-         and set {REQUIRE_DB_ENV}=1 to fail instead of skipping"
+    // Straight to the process's stderr: libtest would swallow `eprintln!` of a test
+    // that passes, and a skip must be seen.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {name} at {url} is unreachable ({why}); start it or point {} at one, \
+         and set {REQUIRE_DB_ENV}=1 to fail instead of skipping",
+        server.env
     );
     None
 }
 
-/// A schema or database name no other test, test binary or run uses at the same time.
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// A schema or database name no other test, test binary or run uses at the same time:
+/// `tenantry_test_<unix seconds>_<pid>_<counter>`.
 fn unique_name() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    format!("tenantry_{}_{}_{:x}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed), nanos % (1 << 40))
+    format!("tenantry_test_{}_{}_{}", now_secs(), std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A test schema or database older than any test can run: left by a killed test process.
+fn is_stale(name: &str) -> bool {
+    let created = name.strip_prefix("tenantry_test_").and_then(|rest| rest.split('_').next()?.parse::<u64>().ok());
+    created.is_some_and(|secs| secs + STALE_AFTER.as_secs() < now_secs())
 }
 
 /// One connection outside the test's schema or database, which creates and drops it.
-async fn admin_pool<DB: Database>(
-    options: <DB::Connection as sqlx::Connection>::Options,
-) -> Result<Db<DB>, sqlx::Error> {
+///
+/// A single direct connection comes first: a pool would retry until its timeout and
+/// then report only that it timed out, not why the server is unreachable.
+async fn admin_pool<DB: Database>(options: &Options<DB>) -> Result<Db<DB>, String> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, DB::Connection::connect_with(options)).await {
+        Err(_) => return Err(format!("no connection within {CONNECT_TIMEOUT:?}")),
+        Ok(Err(e)) => return Err(e.to_string()),
+        Ok(Ok(probe)) => {
+            let _ = probe.close().await;
+        }
+    }
     let pool = PoolOptions::<DB>::new()
         .max_connections(1)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_with(options)
-        .await?;
+        .acquire_timeout(CONNECT_TIMEOUT)
+        .connect_with(options.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Db::new(pool))
 }
 
-async fn test_pool<DB: Database>(options: <DB::Connection as sqlx::Connection>::Options) -> Db<DB> {
+async fn test_pool<DB: Database>(options: Options<DB>) -> Db<DB> {
     let pool = PoolOptions::<DB>::new()
         .max_connections(MAX_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(30))
@@ -214,8 +293,4 @@ async fn test_pool<DB: Database>(options: <DB::Connection as sqlx::Connection>::
         .await
         .unwrap_or_else(|e| panic!("connecting to the test's own schema or database: {e}"));
     Db::new(pool)
-}
-
-async fn create<DB: Backend>(admin: &Db<DB>, sql: &str) {
-    DB::execute(admin, sql).await.unwrap_or_else(|e| panic!("{}: `{sql}` failed: {e}", <DB as Backend>::NAME));
 }
