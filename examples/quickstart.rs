@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tenantry::audit::MemorySink;
 use tenantry::policy::{DenySuspended, TenantSet};
-use tenantry::{Db, Result, TenantId, tenant_repository};
+use tenantry::{Db, Result, RowStream, TenantId, tenant_repository};
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct Invoice {
@@ -31,7 +31,7 @@ pub trait Invoices {
 
     /// Rows one at a time, for reads too large to collect.
     #[sql("SELECT customer FROM invoices WHERE tenant_id = :tenant ORDER BY id")]
-    fn customers(&self) -> tenantry::RowStream<'_, String>;
+    fn customers(&self) -> RowStream<'_, String>;
 
     #[sql("UPDATE invoices SET amount_cents = :amount WHERE tenant_id = :tenant AND id = :id")]
     async fn set_amount(&self, id: i64, amount: i64) -> Result<u64>;

@@ -98,13 +98,13 @@ pub(crate) struct Shape {
 }
 
 /// Classifies a statement, refusing anything that is not SELECT/INSERT/UPDATE/DELETE.
-pub(crate) fn shape(statement: &Statement, sql: &str, schema: &Schema) -> Result<Shape, Violation> {
+pub(crate) fn shape(statement: &Statement, sql: &str, schema: &Schema, backend: Backend) -> Result<Shape, Violation> {
     match statement {
         Statement::Query(q) => {
             // `WITH ... INSERT/UPDATE/DELETE`: the statement is the DML after the CTEs, and
             // returns rows only with RETURNING.
             if let SetExpr::Insert(dml) | SetExpr::Update(dml) | SetExpr::Delete(dml) = q.body.as_ref() {
-                return shape(dml, sql, schema);
+                return shape(dml, sql, schema, backend);
             }
             let writes = query_writes(q);
             if let SetExpr::Select(s) = q.body.as_ref()
@@ -121,6 +121,13 @@ pub(crate) fn shape(statement: &Statement, sql: &str, schema: &Schema) -> Result
         Statement::Insert(i) => {
             Ok(Shape { kind: StatementKind::Insert, writes: true, returns_rows: i.returning.is_some() })
         }
+        // The parser takes it, the server does not: MariaDB returns rows from INSERT and
+        // DELETE only, MySQL from none; refused here rather than at run time.
+        Statement::Update(u) if backend == Backend::MySql && u.returning.is_some() => Err(Violation::new(
+            "`UPDATE ... RETURNING` does not run on MySQL or MariaDB (MariaDB returns rows from INSERT and DELETE only)",
+            "return `u64` (rows affected) and read the row with a SELECT in the same transaction",
+            locate(sql, u.span()),
+        )),
         Statement::Update(u) => {
             Ok(Shape { kind: StatementKind::Update, writes: true, returns_rows: u.returning.is_some() })
         }

@@ -268,7 +268,7 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
         }
     };
 
-    let shape = match confinement::shape(statement, sql, schema) {
+    let shape = match confinement::shape(statement, sql, schema, backend) {
         Ok(shape) => shape,
         Err(v) => {
             problems.push(v);

@@ -807,3 +807,13 @@ fn insert_into_a_shared_table_from_tenant_rows_is_refused() {
         .problem(&["INSERT into shared table `countries`"])
         .fix(&["#[unscoped(reason"]);
 }
+
+#[test]
+fn update_returning_is_refused_on_mysql_where_it_cannot_run() {
+    leak(MYSQL, "UPDATE invoices SET amount = :amount WHERE tenant_id = :tenant AND id = :id RETURNING id")
+        .count(1)
+        .problem(&["`UPDATE ... RETURNING` does not run on MySQL or MariaDB"])
+        .fix(&["return `u64`"]);
+    safe(PG, "UPDATE invoices SET amount = :amount WHERE tenant_id = :tenant AND id = :id RETURNING id");
+    safe(MYSQL, "DELETE FROM invoices WHERE tenant_id = :tenant AND id = :id RETURNING id");
+}

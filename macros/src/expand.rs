@@ -114,12 +114,14 @@ fn signature(m: &Method) -> TokenStream {
         Guard::Read => (quote!(scope), quote!(::tenantry::ReadGuard)),
         Guard::One => (quote!(scope), quote!(::tenantry::ScopeGuard)),
     };
-    if let Some(Shape::Stream(row)) = &m.shape {
-        let ty = &row.ty;
+    if let Some(Shape::Stream(_)) = &m.shape {
+        // The user's own spelling of the type (so that their `use` of it counts), with
+        // the stream's lifetime tied to `self` and the guard.
+        let output = with_lifetime(output, &syn::Lifetime::new("'tenantry", Span::call_site()));
         return quote_spanned! {m.ident.span()=>
             fn #ident<'tenantry, G: ?::core::marker::Sized + #bound<<Self as ::tenantry::Repository>::Backend>>(
                 &'tenantry self, #guard_arg: &'tenantry G, #(#args),*
-            ) -> ::tenantry::RowStream<'tenantry, #ty>
+            ) -> #output
         };
     }
     quote_spanned! {m.ident.span()=>
@@ -127,6 +129,26 @@ fn signature(m: &Method) -> TokenStream {
             &self, #guard_arg: &G, #(#args),*
         ) -> impl ::core::future::Future<Output = #output> + ::core::marker::Send
     }
+}
+
+/// `RowStream<'_, T>` with its lifetime argument replaced by `lifetime`.
+fn with_lifetime(ty: &syn::Type, lifetime: &syn::Lifetime) -> syn::Type {
+    let mut ty = ty.clone();
+    if let syn::Type::Path(p) = &mut ty
+        && let Some(last) = p.path.segments.last_mut()
+        && let syn::PathArguments::AngleBracketed(args) = &mut last.arguments
+    {
+        let has_lifetime = args.args.iter().any(|a| matches!(a, syn::GenericArgument::Lifetime(_)));
+        for a in args.args.iter_mut() {
+            if let syn::GenericArgument::Lifetime(l) = a {
+                *l = lifetime.clone();
+            }
+        }
+        if !has_lifetime {
+            args.args.insert(0, syn::GenericArgument::Lifetime(lifetime.clone()));
+        }
+    }
+    ty
 }
 
 /// The body of a method that failed a check (its error is already reported): it

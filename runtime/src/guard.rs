@@ -158,6 +158,10 @@ pub trait ReadGuard<DB: Database>: sealed::Sealed + Send + Sync {
     #[doc(hidden)]
     type Set: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB> + Send + Sync;
 
+    /// Whether the guard admits `tenant` (as [`TenantKey::key_str`] writes it). This is
+    /// how a hand-written fake of a repository confines itself.
+    fn admits(&self, tenant: &str) -> bool;
+
     #[doc(hidden)]
     fn tenants(&self) -> Tenants<'_, Self::Tenant, Self::Set>;
 
@@ -211,6 +215,10 @@ where
 {
     type Tenant = K;
     type Set = String;
+
+    fn admits(&self, tenant: &str) -> bool {
+        self.tenant.key_str() == tenant
+    }
 
     fn tenants(&self) -> Tenants<'_, K, String> {
         Tenants::One(&self.tenant)
@@ -299,6 +307,10 @@ where
 {
     type Tenant = K;
     type Set = String;
+
+    fn admits(&self, tenant: &str) -> bool {
+        ScopedTx::tenant(self).key_str() == tenant
+    }
 
     fn tenants(&self) -> Tenants<'_, K, String> {
         Tenants::One(ScopedTx::tenant(self))

@@ -112,6 +112,10 @@ macro_rules! set_guard {
             type Tenant = K;
             type Set = $set;
 
+            fn admits(&self, tenant: &str) -> bool {
+                self.inner.keys.iter().any(|k| k == tenant)
+            }
+
             fn tenants(&self) -> Tenants<'_, K, $set> {
                 let $this = &*self.inner;
                 Tenants::Set($bind)
