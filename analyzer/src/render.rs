@@ -23,9 +23,10 @@ pub fn render(sql: &str, v: &Violation) -> String {
             let line_end = sql[start..].find('\n').map_or(sql.len(), |i| start + i);
             let line = &sql[line_start..line_end];
             let indent = line.len() - line.trim_start().len();
-            let shown = line.trim();
+            let shown: Vec<char> = line.trim().chars().collect();
             let col = sql[line_start + indent..start].chars().count();
             let width = sql[start..end.min(line_end).max(start)].chars().count().max(1);
+            let (shown, col) = window(&shown, col, width);
             out.push_str(&format!("\n    {shown}\n    {}{}\n", " ".repeat(col), "^".repeat(width)));
         }
         _ => {
@@ -35,4 +36,49 @@ pub fn render(sql: &str, v: &Violation) -> String {
     }
     out.push_str(&format!("\nfix: {}", v.fix));
     out
+}
+
+/// The widest line shown; a longer one is cut around the caret, with `...` where it was
+/// cut, so that the caret stays on screen.
+const MAX_LINE: usize = 160;
+
+/// `line` cut to at most about [`MAX_LINE`] characters around `col..col + width`, and the
+/// caret's column in the cut line.
+fn window(line: &[char], col: usize, width: usize) -> (String, usize) {
+    if line.len() <= MAX_LINE {
+        return (line.iter().collect(), col);
+    }
+    let context = MAX_LINE.saturating_sub(width) / 2;
+    let from = col.saturating_sub(context);
+    let to = (col + width + context).min(line.len());
+    let from = if to == line.len() { line.len().saturating_sub(MAX_LINE).min(from) } else { from };
+    let mut shown = String::new();
+    let mut caret = col - from;
+    if from > 0 {
+        shown.push_str("...");
+        caret += 3;
+    }
+    shown.extend(&line[from..to]);
+    if to < line.len() {
+        shown.push_str("...");
+    }
+    (shown, caret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_cut_around_the_caret() {
+        let sql = format!("SELECT {} FROM invoices WHERE id = :id", "a, ".repeat(90));
+        let start = sql.find("invoices").unwrap();
+        let v = Violation { problem: "p".into(), fix: "f".into(), span: Some((start, start + 8)) };
+        let text = render(&sql, &v);
+        let lines: Vec<&str> = text.lines().collect();
+        let (shown, caret) = (lines[2], lines[3]);
+        assert!(shown.starts_with("    ...") && shown.len() <= MAX_LINE + 10, "{shown}");
+        let at = caret.find('^').unwrap();
+        assert_eq!(&shown[at..at + 8], "invoices");
+    }
 }
