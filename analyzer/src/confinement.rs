@@ -32,10 +32,10 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AssignmentTarget, BinaryOperator, ConflictTarget, Cte, DataType, Delete, Expr, FromTable, Insert, JoinConstraint,
-    JoinOperator, ObjectName, OnConflictAction, OnInsert, Query, Select, SelectItem, SelectItemQualifiedWildcardKind,
-    SetExpr, SetOperator, Spanned, SqliteOnConflict, Statement, TableFactor, TableObject, TableWithJoins, Update,
-    UpdateTableFromKind, Value, Visit, Visitor,
+    AssignmentTarget, BinaryOperator, ConflictTarget, Cte, DataType, Delete, Expr, FromTable, GroupByExpr, Insert,
+    JoinConstraint, JoinOperator, LimitClause, ObjectName, OnConflictAction, OnInsert, Query, Select, SelectItem,
+    SelectItemQualifiedWildcardKind, SetExpr, SetOperator, Spanned, SqliteOnConflict, Statement, TableFactor,
+    TableObject, TableWithJoins, Update, UpdateTableFromKind, Value, Visit, Visitor,
 };
 use sqlparser::tokenizer::{Location, Span};
 
@@ -95,6 +95,7 @@ pub(crate) struct Shape {
     pub kind: StatementKind,
     pub writes: bool,
     pub returns_rows: bool,
+    pub at_most_one_row: bool,
 }
 
 /// Classifies a statement, refusing anything that is not SELECT/INSERT/UPDATE/DELETE.
@@ -116,10 +117,20 @@ pub(crate) fn shape(statement: &Statement, sql: &str, schema: &Schema, backend: 
                     locate(sql, s.span()),
                 ));
             }
-            Ok(Shape { kind: StatementKind::Select, writes, returns_rows: true })
+            Ok(Shape { kind: StatementKind::Select, writes, returns_rows: true, at_most_one_row: one_row_query(q) })
         }
         Statement::Insert(i) => {
-            Ok(Shape { kind: StatementKind::Insert, writes: true, returns_rows: i.returning.is_some() })
+            // One VALUES row (or MySQL's `SET`) inserts, and so returns, at most one row.
+            let one = match &i.source {
+                Some(q) => matches!(q.body.as_ref(), SetExpr::Values(v) if v.rows.len() == 1),
+                None => !i.assignments.is_empty(),
+            };
+            Ok(Shape {
+                kind: StatementKind::Insert,
+                writes: true,
+                returns_rows: i.returning.is_some(),
+                at_most_one_row: one,
+            })
         }
         // The parser takes it, the server does not: MariaDB returns rows from INSERT and
         // DELETE only, MySQL from none; refused here rather than at run time.
@@ -128,12 +139,18 @@ pub(crate) fn shape(statement: &Statement, sql: &str, schema: &Schema, backend: 
             "return `u64` (rows affected) and read the row with a SELECT in the same transaction",
             locate(sql, u.span()),
         )),
-        Statement::Update(u) => {
-            Ok(Shape { kind: StatementKind::Update, writes: true, returns_rows: u.returning.is_some() })
-        }
-        Statement::Delete(d) => {
-            Ok(Shape { kind: StatementKind::Delete, writes: true, returns_rows: d.returning.is_some() })
-        }
+        Statement::Update(u) => Ok(Shape {
+            kind: StatementKind::Update,
+            writes: true,
+            returns_rows: u.returning.is_some(),
+            at_most_one_row: false,
+        }),
+        Statement::Delete(d) => Ok(Shape {
+            kind: StatementKind::Delete,
+            writes: true,
+            returns_rows: d.returning.is_some(),
+            at_most_one_row: false,
+        }),
         other => {
             let keyword = statement_keyword(other);
             Err(Violation::new(
@@ -182,6 +199,64 @@ fn refused_statement_fix(keyword: &str, tc: &str) -> String {
         _ => "run it outside repository methods; a method holds one SELECT, INSERT, UPDATE or DELETE",
     };
     fix.to_string()
+}
+
+/// Whether a query provably returns at most one row: `LIMIT 1`, no FROM, or only
+/// aggregates without GROUP BY (`SELECT COUNT(*) ...`). Generated code then reads one row
+/// instead of checking for a second.
+fn one_row_query(q: &Query) -> bool {
+    if let Some(LimitClause::LimitOffset { limit: Some(limit), .. }) = &q.limit_clause
+        && limit.to_string() == "1"
+    {
+        return true;
+    }
+    let SetExpr::Select(s) = q.body.as_ref() else { return false };
+    let grouped = !matches!(&s.group_by, GroupByExpr::Expressions(v, _) if v.is_empty());
+    if s.from.is_empty() && !grouped {
+        return true;
+    }
+    !grouped
+        && s.having.is_none()
+        && !s.projection.is_empty()
+        && s.projection.iter().all(|item| match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => is_aggregate(e),
+            _ => false,
+        })
+}
+
+/// `count(..)`, `sum(..)`, ... (also under a cast or `COALESCE(sum(..), 0)`).
+fn is_aggregate(e: &Expr) -> bool {
+    const AGGREGATES: &[&str] = &[
+        "count",
+        "sum",
+        "avg",
+        "min",
+        "max",
+        "total",
+        "bool_and",
+        "bool_or",
+        "every",
+        "string_agg",
+        "group_concat",
+        "array_agg",
+        "json_agg",
+        "jsonb_agg",
+        "json_group_array",
+        "json_object_agg",
+        "jsonb_object_agg",
+    ];
+    match strip_nested(e) {
+        Expr::Function(f) if f.over.is_none() => {
+            let name = last_part(&f.name);
+            if AGGREGATES.iter().any(|a| same_name(a, &name)) {
+                return true;
+            }
+            ["coalesce", "ifnull"].iter().any(|c| same_name(c, &name))
+                && function_args(f).first().is_some_and(|first| is_aggregate(first))
+        }
+        Expr::Cast { expr, .. } => is_aggregate(expr),
+        _ => false,
+    }
 }
 
 fn statement_keyword(statement: &Statement) -> String {

@@ -129,6 +129,9 @@ pub struct Analysis {
     pub writes: bool,
     /// Whether the statement produces rows (a query, or DML with `RETURNING`).
     pub returns_rows: bool,
+    /// Whether it provably produces at most one row (a one-row `INSERT ... RETURNING`,
+    /// `LIMIT 1`, aggregates without `GROUP BY`).
+    pub at_most_one_row: bool,
     /// The `:name` placeholders, in source order.
     pub placeholders: Placeholders,
     /// Every `<tenant column> = :tenant` conjunct, in source order, when each `:tenant`
@@ -289,6 +292,7 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
             kind: shape.kind,
             writes: shape.writes,
             returns_rows: shape.returns_rows,
+            at_most_one_row: shape.at_most_one_row,
             placeholders,
             tenant_predicates,
         })

@@ -401,3 +401,20 @@ fn a_tenant_used_outside_a_predicate_or_a_write_has_no_set_form() {
     let cast = "SELECT id FROM invoices WHERE tenant_id = CAST(:tenant AS TEXT)";
     assert_eq!(set_form(cast, &safe(PG, cast), Backend::Postgres), None);
 }
+
+#[test]
+fn statements_that_return_at_most_one_row_are_known() {
+    let one = |sql| assert!(safe(ALL, sql).at_most_one_row, "{sql}");
+    let many = |sql| assert!(!safe(ALL, sql).at_most_one_row, "{sql}");
+    one("INSERT INTO invoices (tenant_id, amount) VALUES (:tenant, :a) RETURNING id");
+    one("SELECT COUNT(*) FROM invoices WHERE tenant_id = :tenant");
+    one("SELECT COALESCE(SUM(amount), 0) AS total, MAX(id) FROM invoices WHERE tenant_id = :tenant");
+    one("SELECT id FROM invoices WHERE tenant_id = :tenant ORDER BY id DESC LIMIT 1");
+    many("INSERT INTO invoices (tenant_id, amount) VALUES (:tenant, 1), (:tenant, 2) RETURNING id");
+    many("SELECT COUNT(*) FROM invoices WHERE tenant_id = :tenant GROUP BY customer");
+    many("SELECT id FROM invoices WHERE tenant_id = :tenant AND id = :id");
+    many("SELECT id, COUNT(*) OVER () FROM invoices WHERE tenant_id = :tenant");
+    assert!(
+        !safe(PG, "UPDATE invoices SET amount = 1 WHERE tenant_id = :tenant AND id = :id RETURNING id").at_most_one_row
+    );
+}

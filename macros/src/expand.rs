@@ -174,7 +174,7 @@ fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
     let set = m.set_sql.iter().find(|(b, _)| *b == backend).map(|(_, r)| r);
     let db = backend_type(backend);
     let method = method_static(repo, m);
-    let subject = subject(m);
+    let (subject, shown) = (subject(m), shown(m));
     let query_fn = match shape {
         Shape::Many(row) | Shape::Optional(row) | Shape::One(row) => row_query(row, &db),
         Shape::RowsAffected | Shape::Unit | Shape::Stream(_) => quote!(::tenantry::__private::sqlx::query::<#db>),
@@ -190,9 +190,9 @@ fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
         };
         return quote! {
             #method
-            let __shown = #subject.1;
+            let __shown = #shown;
             let __query = #query;
-            ::tenantry::__private::guarded_stream(&self.db, &METHOD, #subject.0, move || {
+            ::tenantry::__private::guarded_stream(&self.db, &METHOD, #subject, move || {
                 ::tenantry::__private::#decode::<#db, #ty>(&METHOD, __shown, #fetch)
             })
         };
@@ -202,6 +202,11 @@ fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
     let run = match shape {
         Shape::Many(_) => quote!(__query.fetch_all(&mut *__conn).await.map_err(#failed)),
         Shape::Optional(_) => quote!(__query.fetch_optional(&mut *__conn).await.map_err(#failed)),
+        // At most one row: read it as `fetch_one` would, no second poll for a second row.
+        Shape::One(_) if m.at_most_one_row => quote! {
+            __query.fetch_optional(&mut *__conn).await.map_err(#failed)?
+                .ok_or_else(|| ::tenantry::__private::not_found(&METHOD, __shown))
+        },
         Shape::One(_) => {
             quote!(::tenantry::__private::exactly_one(&METHOD, __shown, __query.fetch(&mut *__conn)).await)
         }
@@ -222,8 +227,11 @@ fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
     quote! {
         #method
         async move {
-            let (__subject, __shown) = #subject;
-            let __call = ::tenantry::__private::begin(&self.db, &METHOD, __subject).await?;
+            let __call = match ::tenantry::__private::quiet(&self.db, &METHOD) {
+                ::core::option::Option::Some(__call) => __call,
+                ::core::option::Option::None => ::tenantry::__private::begin(&self.db, &METHOD, #subject).await?,
+            };
+            let __shown = #shown;
             let __result: ::tenantry::Result<_> = async {
                 let mut __conn = #connect.await.map_err(#failed)?;
                 let __query = #query;
@@ -246,16 +254,21 @@ fn method_static(repo: &Repo, m: &Method) -> TokenStream {
     }
 }
 
-/// `(subject, shown)`: who the call is for (policies, audit) and how errors show it.
+/// Who the call is for, as policies and audit see it (built only when someone looks).
 fn subject(m: &Method) -> TokenStream {
     match guard(m) {
-        Guard::Unscoped => quote! {
-            (
-                ::tenantry::__private::Subject::Unscoped,
-                &::tenantry::__private::UNSCOPED as &(dyn ::core::fmt::Display + ::core::marker::Sync),
-            )
-        },
-        _ => quote!((::tenantry::ReadGuard::subject(scope), ::tenantry::ReadGuard::shown(scope))),
+        Guard::Unscoped => quote!(::tenantry::__private::Subject::Unscoped),
+        _ => quote!(::tenantry::ReadGuard::subject(scope)),
+    }
+}
+
+/// How errors show the tenant(s).
+fn shown(m: &Method) -> TokenStream {
+    match guard(m) {
+        Guard::Unscoped => {
+            quote!(&::tenantry::__private::UNSCOPED as &(dyn ::core::fmt::Display + ::core::marker::Sync))
+        }
+        _ => quote!(::tenantry::ReadGuard::shown(scope)),
     }
 }
 

@@ -31,6 +31,9 @@ pub struct Method {
     /// does not accept a `ScopeSet` (it writes, or binds `:tenant` outside a predicate).
     pub set_sql: Vec<(tenantry_analyzer::Backend, tenantry_analyzer::Rewritten)>,
     pub writes: bool,
+    /// The statement returns at most one row on every backend, so `T` reads one row
+    /// instead of checking for a second.
+    pub at_most_one_row: bool,
     /// False once any check of this method failed.
     pub ok: bool,
     /// This method's errors, in the order found.
@@ -197,6 +200,7 @@ impl Method {
             generated: Vec::new(),
             set_sql: Vec::new(),
             writes: false,
+            at_most_one_row: false,
             ok: parsed,
             errors,
         }

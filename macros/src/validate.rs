@@ -81,6 +81,7 @@ fn method(trait_name: &str, options: &crate::options::Options, m: &mut Method, e
 
     let (_, first) = &analyses[0];
     m.writes = analyses.iter().any(|(_, a)| a.writes);
+    m.at_most_one_row = analyses.iter().all(|(_, a)| a.at_most_one_row);
     let shape = Shape::of(&m.output);
     match &shape {
         None => errors.push(syn::Error::new_spanned(

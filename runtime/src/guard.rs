@@ -116,7 +116,9 @@ impl<DB: Database> DerefMut for Conn<'_, DB> {
 fn pooled<'c, DB: Database>(
     pool: &Pool<DB>,
 ) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send + 'static {
-    let acquire = pool.acquire();
+    // Boxed, as sqlx's own pool executor does: the acquire future is kilobytes, and
+    // unboxed it would sit twice in every generated method's future.
+    let acquire = Box::pin(pool.acquire());
     async move { Ok(Conn::Pooled(acquire.await?)) }
 }
 

@@ -47,6 +47,18 @@ struct Watched {
     tenant: Option<String>,
 }
 
+/// The fast path of a call: when no policy, no audit sink and no `tracing` subscriber
+/// for tenantry is set, there is nothing to check or record, and generated code skips
+/// [`begin`] (and building its subject) altogether.
+#[inline]
+pub fn quiet<'a, DB: sqlx::Database>(db: &'a Db<DB>, m: &'static Method) -> Option<Call<'a, DB>> {
+    let settings = db.settings();
+    let quiet = settings.policy.is_none()
+        && settings.audit.is_none()
+        && !tracing::enabled!(target: "tenantry", tracing::Level::INFO);
+    quiet.then_some(Call { db, m, watched: None })
+}
+
 /// Runs the policy for a call (for each tenant of a set) and starts its span.
 pub async fn begin<'a, DB: sqlx::Database>(
     db: &'a Db<DB>,
@@ -115,12 +127,26 @@ pub async fn begin<'a, DB: sqlx::Database>(
 
 impl<DB: sqlx::Database> Call<'_, DB> {
     /// Records the outcome: rows (when known) and duration on the span, and an audit
-    /// event.
+    /// event. Free when nobody watches.
+    #[inline]
     pub fn end<T>(self, result: Result<T>, rows: impl FnOnce(&T) -> Option<u64>) -> Result<T> {
-        let Some(w) = self.watched else { return result };
+        match self.watched {
+            None => result,
+            Some(w) => Self::record(self.db, self.m, w, result, rows),
+        }
+    }
+
+    #[inline(never)]
+    fn record<T>(
+        db: &Db<DB>,
+        m: &'static Method,
+        w: Watched,
+        result: Result<T>,
+        rows: impl FnOnce(&T) -> Option<u64>,
+    ) -> Result<T> {
         let duration = w.start.elapsed();
         w.span.record("duration_us", duration.as_micros() as u64);
-        let (repository, method, writes) = (self.m.repository, self.m.name, self.m.writes);
+        let (repository, method, writes) = (m.repository, m.name, m.writes);
         let kind = match &result {
             Ok(v) => {
                 let rows = rows(v);
@@ -131,9 +157,15 @@ impl<DB: sqlx::Database> Call<'_, DB> {
             }
             Err(e) => AuditKind::QueryFailed { repository, method, writes, error: e.to_string(), duration },
         };
-        self.db.record(w.tenant.as_deref(), kind);
+        db.record(w.tenant.as_deref(), kind);
         result
     }
+}
+
+/// `NotFound` for a method that returns exactly one row.
+#[cold]
+pub fn not_found<T: Display + ?Sized>(m: &'static Method, tenant: &T) -> Error {
+    Error::NotFound { repository: m.repository, method: m.name, tenant: tenant.to_string() }
 }
 
 /// The single row of a stream, or `NotFound`/`TooManyRows`.
@@ -144,9 +176,7 @@ pub async fn exactly_one<O, T: Display + ?Sized>(
 ) -> Result<O> {
     use futures_util::TryStreamExt;
     let first = rows.try_next().await.map_err(|e| failed(m, tenant, e))?;
-    let Some(first) = first else {
-        return Err(Error::NotFound { repository: m.repository, method: m.name, tenant: tenant.to_string() });
-    };
+    let Some(first) = first else { return Err(not_found(m, tenant)) };
     match rows.try_next().await.map_err(|e| failed(m, tenant, e))? {
         None => Ok(first),
         Some(_) => Err(Error::TooManyRows { repository: m.repository, method: m.name, tenant: tenant.to_string() }),

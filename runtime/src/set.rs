@@ -133,7 +133,7 @@ macro_rules! set_guard {
                 &'c self,
                 pool: &'c Pool<$db>,
             ) -> impl Future<Output = std::result::Result<Conn<'c, $db>, sqlx::Error>> + Send {
-                let acquire = pool.acquire();
+                let acquire = Box::pin(pool.acquire());
                 async move { Ok(Conn::Pooled(acquire.await?)) }
             }
 
