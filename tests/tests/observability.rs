@@ -27,11 +27,14 @@ async fn notes_db() -> Db<sqlx::Sqlite> {
     db
 }
 
-/// Records every span's name and fields, as text.
+/// A span's name and its fields, as text.
+type Recorded = (String, HashMap<String, String>);
+
+/// Records every span's name and fields.
 #[derive(Clone, Default)]
 struct Spans {
     next: Arc<AtomicU64>,
-    spans: Arc<Mutex<HashMap<u64, (String, HashMap<String, String>)>>>,
+    spans: Arc<Mutex<HashMap<u64, Recorded>>>,
 }
 
 struct Fields<'a>(&'a mut HashMap<String, String>);
