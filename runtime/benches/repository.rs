@@ -29,7 +29,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{Database, Pool, Postgres, Sqlite};
 use tenantry::{Db, Scope, TenantId, tenant_repository};
-use tenantry_analyzer::{Backend, placeholders};
+use tenantry_analyzer::{Backend, Mode, Schema, analyze, placeholders};
 use tokio::runtime::Runtime;
 
 #[derive(Debug, sqlx::FromRow)]
@@ -104,6 +104,12 @@ fn check_identical(hand: &HandSql, backend: Backend) {
         assert_eq!(rewritten.sql, hand_sql, "hand-written SQL differs from the generated one ({backend:?})");
         assert_eq!(rewritten.binds, binds, "bind order differs ({backend:?})");
     }
+    // `create` returns `T`: generated code reads it with `fetch_optional` (what the
+    // hand-written `fetch_one` does) only when the analyser proves at most one row;
+    // otherwise it polls `fetch`'s stream for a second row and the pair compares two
+    // different reads.
+    let create = analyze(CREATE, backend, &Schema::default(), Mode::Scoped).expect("create is confined");
+    assert!(create.at_most_one_row, "`create` is not read as one row ({backend:?})");
 }
 
 /// Everything one backend's benchmarks need: one pool (one connection, so both sides share
