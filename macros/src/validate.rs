@@ -101,10 +101,8 @@ fn method(trait_name: &str, options: &crate::options::Options, m: &mut Method, e
                 "`{name}` returns `u64`, which means rows affected, but its statement returns rows; return `Vec<T>`, `Option<T>` or `T` (use `i64` for a `COUNT(*)`)"
             ),
         )),
-        Some(Shape::Unit) if first.returns_rows && !first.writes => errors.push(syn::Error::new_spanned(
-            &m.output,
-            format!("`{name}` returns `()` but its statement only reads rows; return `Vec<T>`, `Option<T>` or `T`"),
-        )),
+        // `()` runs any statement and discards what it returns (`SELECT ... FOR UPDATE`
+        // takes row locks and is run for that alone).
         _ => {}
     }
     m.shape = shape;
