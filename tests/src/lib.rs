@@ -294,3 +294,28 @@ async fn test_pool<DB: Database>(options: Options<DB>) -> Db<DB> {
         .unwrap_or_else(|e| panic!("connecting to the test's own schema or database: {e}"));
     Db::new(pool)
 }
+
+/// A minimal repository on SQLite, for tests about what surrounds a call (spans, audit)
+/// rather than about SQL.
+pub mod notes {
+    use tenantry::{Db, Result, tenant_repository};
+
+    #[tenant_repository(backends(sqlite))]
+    pub trait Notes {
+        #[sql("INSERT INTO notes (tenant_id, body) VALUES (:tenant, :body)")]
+        async fn write(&self, body: &str) -> Result<u64>;
+
+        #[sql("SELECT body FROM notes WHERE tenant_id = :tenant ORDER BY body")]
+        async fn read(&self) -> Result<Vec<String>>;
+    }
+
+    /// An in-memory database with the `notes` table.
+    pub async fn db() -> Db<sqlx::Sqlite> {
+        let db = crate::sqlite().await;
+        sqlx::query("CREATE TABLE notes (tenant_id TEXT NOT NULL, body TEXT NOT NULL)")
+            .execute(db.pool())
+            .await
+            .expect("the notes table is created");
+        db
+    }
+}

@@ -3,26 +3,12 @@
 use std::sync::Arc;
 
 use tenantry::audit::ChannelSink;
-use tenantry::{Db, Result, TenantId, tenant_repository};
-
-#[tenant_repository(backends(sqlite))]
-pub trait Notes {
-    #[sql("INSERT INTO notes (tenant_id, body) VALUES (:tenant, :body)")]
-    async fn write(&self, body: &str) -> Result<u64>;
-
-    #[sql("SELECT body FROM notes WHERE tenant_id = :tenant ORDER BY body")]
-    async fn read(&self) -> Result<Vec<String>>;
-}
-
-async fn notes_db() -> Db<sqlx::Sqlite> {
-    let db = tenantry_tests::sqlite().await;
-    sqlx::query("CREATE TABLE notes (tenant_id TEXT NOT NULL, body TEXT NOT NULL)").execute(db.pool()).await.unwrap();
-    db
-}
+use tenantry::{Db, TenantId};
+use tenantry_tests::notes::{self, Notes, NotesRepo};
 
 #[tokio::test]
 async fn a_full_or_closed_audit_channel_neither_blocks_nor_fails_a_call() {
-    let db = notes_db().await;
+    let db = notes::db().await;
     let (sink, receiver) = ChannelSink::new(1);
     let audited = Db::builder(db.pool().clone()).audit(Arc::new(sink)).build();
     let notes = NotesRepo::new(&audited);

@@ -9,25 +9,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tenantry::{Db, Result, TenantId, tenant_repository};
+use tenantry::TenantId;
+use tenantry_tests::notes::{self, Notes, NotesRepo};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
-
-#[tenant_repository(backends(sqlite))]
-pub trait Notes {
-    #[sql("INSERT INTO notes (tenant_id, body) VALUES (:tenant, :body)")]
-    async fn write(&self, body: &str) -> Result<u64>;
-
-    #[sql("SELECT body FROM notes WHERE tenant_id = :tenant ORDER BY body")]
-    async fn read(&self) -> Result<Vec<String>>;
-}
-
-async fn notes_db() -> Db<sqlx::Sqlite> {
-    let db = tenantry_tests::sqlite().await;
-    sqlx::query("CREATE TABLE notes (tenant_id TEXT NOT NULL, body TEXT NOT NULL)").execute(db.pool()).await.unwrap();
-    db
-}
 
 /// A span's name and its fields, as text.
 type Recorded = (String, HashMap<String, String>);
@@ -76,7 +62,7 @@ impl Subscriber for Spans {
 async fn each_call_runs_in_a_span_with_tenant_method_kind_rows_and_duration() {
     let spans = Spans::default();
     let _installed = tracing::subscriber::set_default(spans.clone());
-    let db = notes_db().await;
+    let db = notes::db().await;
     let notes = NotesRepo::new(&db);
     let acme = db.scope(TenantId::parse("acme").unwrap()).unwrap();
     notes.write(&acme, "one").await.unwrap();
