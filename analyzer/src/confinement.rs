@@ -32,7 +32,7 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AssignmentTarget, BinaryOperator, ConflictTarget, Cte, DataType, Delete, Expr, FromTable, GroupByExpr, Insert,
+    AssignmentTarget, BinaryOperator, ConflictTarget, Cte, DataType, Delete, Expr, FromTable, GroupByExpr, InTarget, Insert,
     JoinConstraint, JoinOperator, LimitClause, ObjectName, OnConflictAction, OnInsert, Query, Select, SelectItem,
     SelectItemQualifiedWildcardKind, SetExpr, SetOperator, Spanned, SqliteOnConflict, Statement, TableFactor,
     TableObject, TableWithJoins, Update, UpdateTableFromKind, Value, Visit, Visitor,
@@ -562,8 +562,10 @@ impl<'s> Checker<'s> {
                 self.statement(s, outer, ctx)
             }
             SetExpr::Table(t) => {
-                let name = t.table_name.clone().unwrap_or_default();
-                if self.cte_columns(&name).is_none() && !self.schema.is_shared(&name) {
+                let name = t.table_name.as_ref().map(|i| i.value.clone()).unwrap_or_default();
+                // `TABLE schema.name` is the base table, never a CTE of that name.
+                let cte = t.schema_name.is_none() && self.cte_columns(&name).is_some();
+                if !cte && !self.schema.is_shared(&name) {
                     self.problem(
                         format!("`TABLE {name}`{ctx} reads every tenant's rows"),
                         format!("write `SELECT * FROM {name} WHERE {} = :tenant`", self.tc()),
@@ -1275,11 +1277,11 @@ impl<'s> Checker<'s> {
                 }
             }
             Expr::BinaryOp { op, .. } => format!("`{text}` uses `{op}`; only `=` confines to one tenant"),
-            Expr::InList { negated: false, .. } => {
+            Expr::In { negated: true, .. } => format!("`{text}` excludes values instead of confining to one"),
+            Expr::In { target: InTarget::List(_), .. } => {
                 format!("`{text}` admits more than one value; only `= :tenant` confines")
             }
-            Expr::InList { negated: true, .. } => format!("`{text}` excludes values instead of confining to one"),
-            Expr::InSubquery { .. } => {
+            Expr::In { .. } => {
                 format!("`{text}` admits whatever the subquery returns; only `= :tenant` confines")
             }
             Expr::Between { .. } => format!("`{text}` is a range; only `= :tenant` confines"),
@@ -1391,7 +1393,7 @@ impl<'s> Checker<'s> {
                         }
                     }
                     let target_has_tenant = matches!(&oc.conflict_target,
-                        Some(ConflictTarget::Columns(cols)) if cols.iter().any(|c| same_name(&c.value, &tc)));
+                        Some(ConflictTarget::Columns { columns: cols, .. }) if cols.iter().any(|c| same_name(&c.value, &tc)));
                     let guarded = du
                         .selection
                         .as_ref()
@@ -1401,7 +1403,7 @@ impl<'s> Checker<'s> {
                     }
                     if !target_has_tenant && !guarded {
                         let (why, cols) = match &oc.conflict_target {
-                            Some(ConflictTarget::Columns(cols)) => {
+                            Some(ConflictTarget::Columns { columns: cols, .. }) => {
                                 let cols = cols.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ");
                                 (format!("`ON CONFLICT ({cols})` does not include `{tc}`"), cols)
                             }
@@ -1864,7 +1866,7 @@ fn conjuncts(e: &Expr) -> Vec<&Expr> {
 fn equalities(e: &Expr) -> Vec<(&Expr, &Expr)> {
     match strip_nested(e) {
         Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => pairs(left, right),
-        Expr::InList { expr, list, negated: false } if list.len() == 1 => pairs(expr, &list[0]),
+        Expr::In { expr, target: InTarget::List(list), negated: false, .. } if list.len() == 1 => pairs(expr, &list[0]),
         _ => Vec::new(),
     }
 }

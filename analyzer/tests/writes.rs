@@ -513,6 +513,23 @@ fn upsert_conflicting_on_a_target_with_the_tenant_column() {
 }
 
 #[test]
+fn upsert_on_a_partial_unique_index_names_its_predicate() {
+    // `ON CONFLICT (cols) WHERE <index predicate>` picks a partial unique index as the
+    // arbiter; the predicate does not change which tenant's row can collide.
+    safe(
+        PG_SQLITE,
+        "INSERT INTO invoices (tenant_id, number, amount) VALUES (:tenant, :number, :amount) \
+         ON CONFLICT (tenant_id, number) WHERE archived = false DO UPDATE SET amount = excluded.amount",
+    );
+    leak(
+        PG_SQLITE,
+        "INSERT INTO invoices (tenant_id, number, amount) VALUES (:tenant, :number, :amount) \
+         ON CONFLICT (number) WHERE archived = false DO UPDATE SET amount = excluded.amount",
+    )
+    .problem(&["`ON CONFLICT (number)` does not include `tenant_id`"]);
+}
+
+#[test]
 fn upsert_conflicting_on_a_target_without_the_tenant_column_is_a_leak() {
     // The row `number` collides with may be another tenant's: DO UPDATE would overwrite it.
     leak(
