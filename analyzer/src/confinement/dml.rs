@@ -1,0 +1,476 @@
+//! INSERT, UPDATE and DELETE: targets, assigned columns, upserts.
+
+use super::*;
+
+impl Checker<'_> {
+    // ----- INSERT ------------------------------------------------------------------
+
+    pub(super) fn insert(&mut self, ins: &Insert, outer: &[&[Source]], ctx: &str) -> Output {
+        let TableObject::TableName(name) = &ins.table else {
+            self.problem(
+                format!("INSERT into a table function{ctx} cannot be checked"),
+                "insert into a table by name".to_string(),
+                locate(self.sql, ins.table.span()),
+            );
+            return Output::default();
+        };
+        self.seen(name);
+        let table = last_part(name);
+        let span = name.0.last().and_then(|p| p.as_ident()).and_then(|i| locate(self.sql, i.span));
+        let tc = self.tc().to_string();
+        if self.schema.is_shared(&table) {
+            self.shared_write("INSERT into", &table, ctx, span);
+        }
+        if ins.replace_into || matches!(ins.or, Some(SqliteOnConflict::Replace)) {
+            self.problem(
+                format!("`REPLACE` into `{table}`{ctx} deletes whatever row it collides with, which may belong to another tenant"),
+                format!("use `INSERT ... ON CONFLICT ({tc}, ...) DO UPDATE` (PostgreSQL, SQLite) or a guarded `ON DUPLICATE KEY UPDATE` (MySQL)"),
+                span,
+            );
+        }
+        let binding = ins.table_alias.as_ref().map(|a| a.alias.value.to_ascii_lowercase()).unwrap_or(table.clone());
+        let target = Source {
+            binding,
+            display: table.clone(),
+            clause: "INSERT",
+            kind: SourceKind::Owned,
+            span,
+            confined: true,
+            merged: false,
+        };
+
+        if !self.schema.is_shared(&table) {
+            let position = ins.columns.iter().position(|c| same_name(&last_part(c), &tc));
+            if !ins.assignments.is_empty() {
+                // MySQL's `INSERT INTO t SET a = 1, ...`
+                match ins.assignments.iter().find(|a| assigns(&a.target, &tc)) {
+                    Some(a) if self.is_tenant(&a.value) => self.tenant_reached = true,
+                    Some(a) => self.problem(
+                        format!("INSERT into `{table}`{ctx} sets `{tc}` to `{}` instead of `:tenant`", a.value),
+                        format!("write `{tc} = :tenant`"),
+                        span,
+                    ),
+                    None => self.problem(
+                        format!("INSERT into `{table}`{ctx} does not set the tenant column `{tc}`"),
+                        format!("add `{tc} = :tenant` to the SET list"),
+                        span,
+                    ),
+                }
+            } else if let Some(source) = &ins.source {
+                match position {
+                    None if ins.columns.is_empty() => self.problem(
+                        format!("INSERT into `{table}`{ctx} does not name its columns, so the tenant column cannot be checked"),
+                        format!("list the columns, including `{tc}`, and give `{tc}` the value `:tenant`"),
+                        span,
+                    ),
+                    None => self.problem(
+                        format!("INSERT into `{table}`{ctx} does not set the tenant column `{tc}`"),
+                        format!("add `{tc}` to the column list and `:tenant` to every row"),
+                        span,
+                    ),
+                    Some(pos) => self.insert_source(source, pos, &table, outer, ctx),
+                }
+            } else {
+                self.problem(
+                    format!("INSERT into `{table}`{ctx} has no rows that set `{tc}` (DEFAULT VALUES)"),
+                    format!("write `INSERT INTO {table} ({tc}, ...) VALUES (:tenant, ...)`"),
+                    span,
+                );
+            }
+        } else if let Some(source) = &ins.source {
+            self.query(source, outer, ctx);
+        }
+
+        // The rows an INSERT writes or an upsert may update hold the tenant (or are refused).
+        let level = Level { sources: vec![target], ..Level::default() };
+        let sources = &level.sources;
+        let mut chain: Vec<&[Source]> = outer.to_vec();
+        chain.push(sources);
+        match &ins.on {
+            Some(OnInsert::OnConflict(oc)) => {
+                if let OnConflictAction::DoUpdate(du) = &oc.action {
+                    for a in &du.assignments {
+                        if assigns(&a.target, &tc) {
+                            self.problem(
+                                format!("the upsert into `{table}`{ctx} changes the tenant column `{tc}`"),
+                                format!("remove `{tc}` from the DO UPDATE SET list"),
+                                locate(self.sql, a.span()),
+                            );
+                        }
+                    }
+                    let target_has_tenant = matches!(&oc.conflict_target,
+                        Some(ConflictTarget::Columns { columns: cols, .. }) if cols.iter().any(|c| same_name(&c.value, &tc)));
+                    let guarded = du
+                        .selection
+                        .as_ref()
+                        .is_some_and(|w| conjuncts(w).into_iter().any(|c| self.guards_existing_row(c, &sources[0])));
+                    if guarded {
+                        self.tenant_reached = true;
+                    }
+                    if !target_has_tenant && !guarded {
+                        let (why, cols) = match &oc.conflict_target {
+                            Some(ConflictTarget::Columns { columns: cols, .. }) => {
+                                let cols = cols.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ");
+                                (format!("`ON CONFLICT ({cols})` does not include `{tc}`"), cols)
+                            }
+                            Some(ConflictTarget::OnConstraint(c)) => (
+                                format!("tenantry cannot see which columns constraint `{c}` covers"),
+                                "...".to_string(),
+                            ),
+                            None => (
+                                "`ON CONFLICT` without a target collides on any unique index".to_string(),
+                                "...".to_string(),
+                            ),
+                        };
+                        self.problem(
+                            format!(
+                                "the upsert into `{table}`{ctx} can overwrite another tenant's row: {why} and the DO UPDATE is not guarded by the tenant"
+                            ),
+                            format!(
+                                "conflict on `({tc}, {cols})` (with a unique index on those columns), or add `WHERE {}.{tc} = :tenant` to the DO UPDATE",
+                                sources[0].binding
+                            ),
+                            span,
+                        );
+                    }
+                    for sub in subqueries(&du.assignments).into_iter().chain(du.selection.iter().flat_map(subqueries)) {
+                        self.query(&sub, &chain, &format!(" in a subquery of the upsert{ctx}"));
+                    }
+                }
+            }
+            Some(OnInsert::DuplicateKeyUpdate(assignments)) => {
+                for a in assignments {
+                    if assigns(&a.target, &tc) {
+                        self.problem(
+                            format!("the upsert into `{table}`{ctx} changes the tenant column `{tc}`"),
+                            format!("remove `{tc}` from the ON DUPLICATE KEY UPDATE list"),
+                            locate(self.sql, a.span()),
+                        );
+                    } else if self.guarded_assignment(&a.value, &a.target, &sources[0], ins) {
+                        self.tenant_reached = true;
+                    } else {
+                        let col = a.target.to_string();
+                        self.problem(
+                            format!(
+                                "`ON DUPLICATE KEY UPDATE {col} = ...` on `{table}`{ctx} can overwrite another tenant's row: MySQL does not say which unique key collided"
+                            ),
+                            format!(
+                                "guard the assignment by the tenant: `{col} = IF({tc} = :tenant, VALUES({col}), {col})`"
+                            ),
+                            locate(self.sql, a.span()),
+                        );
+                    }
+                }
+                for sub in subqueries(assignments) {
+                    self.query(&sub, &chain, &format!(" in a subquery of the upsert{ctx}"));
+                }
+            }
+            _ => {}
+        }
+        if let Some(returning) = &ins.returning {
+            for sub in subqueries(returning) {
+                self.query(&sub, &chain, &format!(" in a subquery of RETURNING{ctx}"));
+            }
+        }
+        self.returned(ins.returning.as_deref(), &level, outer)
+    }
+
+    /// What the rows of a DML's RETURNING hold, read like a projection of its tables.
+    pub(super) fn returned(&self, returning: Option<&[SelectItem]>, level: &Level<'_>, outer: &[&[Source]]) -> Output {
+        returning.map_or_else(Output::default, |items| self.output(items, level, outer))
+    }
+
+    pub(super) fn insert_source(&mut self, source: &Query, pos: usize, table: &str, outer: &[&[Source]], ctx: &str) {
+        let tc = self.tc().to_string();
+        if let SetExpr::Values(values) = source.body.as_ref()
+            && source.with.is_none()
+        {
+            for (n, row) in values.rows.iter().enumerate() {
+                match row.content.get(pos) {
+                    Some(v) if self.is_tenant(v) => self.tenant_reached = true,
+                    Some(v) => self.problem(
+                        format!(
+                            "INSERT into `{table}`{ctx}: VALUES row {} sets `{tc}` to `{v}` instead of `:tenant`",
+                            n + 1
+                        ),
+                        format!("write `:tenant` for `{tc}` in every row; the tenant comes from the scope guard"),
+                        locate(self.sql, v.span()),
+                    ),
+                    None => self.problem(
+                        format!("INSERT into `{table}`{ctx}: VALUES row {} has fewer values than columns", n + 1),
+                        "give every row one value per column".to_string(),
+                        locate(self.sql, source.span()),
+                    ),
+                }
+                for e in &row.content {
+                    for sub in subqueries(e) {
+                        self.query(&sub, outer, &format!(" in a subquery of VALUES{ctx}"));
+                    }
+                }
+            }
+            return;
+        }
+        let out = self.query(source, outer, &format!(" in the SELECT of INSERT{ctx}"));
+        match out.positions {
+            // Whatever anchors that position comes down to `:tenant`, which so reaches the
+            // inserted row's tenant column.
+            Some(p) if p.get(pos) == Some(&true) => self.tenant_reached = true,
+            _ => self.problem(
+                format!(
+                    "INSERT into `{table}` ... SELECT{ctx}: the selected value for `{tc}` is not provably the tenant"
+                ),
+                format!("select `:tenant` (or the confined source's `{tc}`) in that position, and list columns instead of `*`"),
+                locate(self.sql, source.span()),
+            ),
+        }
+    }
+
+    /// `t.tenant_id = :tenant` or `t.tenant_id = excluded.tenant_id` in an upsert's
+    /// DO UPDATE WHERE: the existing row belongs to the tenant.
+    pub(super) fn guards_existing_row(&self, c: &Expr, target: &Source) -> bool {
+        let existing = |e: &Expr| match strip(e) {
+            Expr::Identifier(id) => same_name(&id.value, self.tc()),
+            Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+                same_name(&p[p.len() - 1].value, self.tc()) && same_name(&p[p.len() - 2].value, &target.binding)
+            }
+            _ => false,
+        };
+        let proposed = |e: &Expr| {
+            self.is_tenant(e)
+                || matches!(strip(e), Expr::CompoundIdentifier(p) if p.len() == 2
+                    && same_name(&p[0].value, "excluded") && same_name(&p[1].value, self.tc()))
+        };
+        equalities(c).into_iter().any(|(a, b)| (existing(a) && proposed(b)) || (existing(b) && proposed(a)))
+    }
+
+    /// `col = IF(tenant_id = :tenant, new, col)` or the CASE form: another tenant's row
+    /// keeps its value. In an `ON DUPLICATE KEY UPDATE`, a bare or table-qualified column
+    /// is the existing row; `VALUES(col)` and `new.col` (the row alias of `INSERT ... AS
+    /// new`) are the proposed row, whose tenant column the INSERT already set to `:tenant`.
+    /// So the guard must read the existing row's tenant column and the fallback the
+    /// existing row's own column: anything proposed there would write it anyway.
+    pub(super) fn guarded_assignment(
+        &self,
+        value: &Expr,
+        target: &AssignmentTarget,
+        table: &Source,
+        ins: &Insert,
+    ) -> bool {
+        let AssignmentTarget::ColumnName(col) = target else { return false };
+        let col = last_part(col);
+        let existing = |e: &Expr, column: &str| match strip(e) {
+            Expr::Identifier(id) => same_name(&id.value, column),
+            Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+                same_name(&p[p.len() - 1].value, column) && same_name(&p[p.len() - 2].value, &table.binding)
+            }
+            _ => false,
+        };
+        let row_alias = ins
+            .insert_alias
+            .as_ref()
+            .filter(|a| a.col_aliases.as_ref().is_none_or(Vec::is_empty))
+            .map(|a| last_part(&a.row_alias));
+        let proposed_tenant = |e: &Expr| {
+            self.is_tenant(e)
+                || match strip(e) {
+                    Expr::Function(f) if same_name(&last_part(&f.name), "values") => {
+                        matches!(function_args(f)[..], [arg] if existing(arg, self.tc()))
+                    }
+                    Expr::CompoundIdentifier(p) if p.len() == 2 => {
+                        row_alias.as_ref().is_some_and(|r| same_name(&p[0].value, r))
+                            && same_name(&p[1].value, self.tc())
+                    }
+                    _ => false,
+                }
+        };
+        let guard = |e: &Expr| {
+            equalities(e).into_iter().any(|(a, b)| {
+                (existing(a, self.tc()) && proposed_tenant(b)) || (existing(b, self.tc()) && proposed_tenant(a))
+            })
+        };
+        match strip(value) {
+            Expr::Function(f) if same_name(&last_part(&f.name), "if") => {
+                let args = function_args(f);
+                args.len() == 3 && guard(args[0]) && existing(args[2], &col)
+            }
+            Expr::Case { operand: None, conditions, else_result: Some(else_result), .. } => {
+                conditions.len() == 1 && guard(&conditions[0].condition) && existing(else_result, &col)
+            }
+            _ => false,
+        }
+    }
+
+    pub(super) fn shared_write(&mut self, verb: &str, table: &str, ctx: &str, span: Option<(usize, usize)>) {
+        self.problem(
+            format!("{verb} shared table `{table}`{ctx}: it belongs to every tenant, so a tenant-scoped method may read it but not change it"),
+            "move the write to an `#[unscoped(reason = \"...\")]` method, or drop the table from `shared(...)` if each row belongs to one tenant".to_string(),
+            span,
+        );
+    }
+
+    // ----- UPDATE and DELETE -------------------------------------------------------
+
+    pub(super) fn update(&mut self, u: &Update, outer: &[&[Source]], ctx: &str) -> Output {
+        let mut level = Level::default();
+        let targets = self.table_with_joins(&mut level, &u.table, outer, ctx, "UPDATE");
+        if let Some(from) = &u.from {
+            let (UpdateTableFromKind::BeforeSet(from) | UpdateTableFromKind::AfterSet(from)) = from;
+            for twj in from {
+                self.table_with_joins(&mut level, twj, outer, ctx, "UPDATE ... FROM");
+            }
+        }
+        if matches!(u.or, Some(SqliteOnConflict::Replace)) {
+            self.problem(
+                format!(
+                    "`UPDATE OR REPLACE`{ctx} deletes whatever row it collides with, which may belong to another tenant"
+                ),
+                "use a plain UPDATE".to_string(),
+                locate(self.sql, u.span()),
+            );
+        }
+        let tc = self.tc().to_string();
+        let primary = targets.first().copied();
+        for a in &u.assignments {
+            if assigns(&a.target, &tc) {
+                self.problem(
+                    format!("UPDATE{ctx} changes the tenant column `{tc}`: that moves rows to another tenant"),
+                    format!(
+                        "remove `{}` from the SET list; moving data between tenants needs an `#[unscoped]` method",
+                        a.target
+                    ),
+                    locate(self.sql, a.span()),
+                );
+            }
+            let written = match &a.target {
+                AssignmentTarget::ColumnName(n) if n.0.len() >= 2 => {
+                    let q = n.0[n.0.len() - 2].as_ident().map(|i| i.value.to_ascii_lowercase()).unwrap_or_default();
+                    level.sources.iter().position(|s| same_name(&s.binding, &q))
+                }
+                // MySQL's multi-table UPDATE writes a bare column to whichever of its
+                // tables has one of that name, which tenantry cannot see.
+                AssignmentTarget::ColumnName(n) if targets.len() > 1 => {
+                    if let Some(&shared) =
+                        targets.iter().find(|t| matches!(level.sources[**t].kind, SourceKind::Shared))
+                    {
+                        let (display, span) = (level.sources[shared].display.clone(), level.sources[shared].span);
+                        let owner = targets
+                            .iter()
+                            .find(|t| matches!(level.sources[**t].kind, SourceKind::Owned))
+                            .map_or("t".to_string(), |t| level.sources[*t].binding.clone());
+                        self.problem(
+                            format!("`SET {n} = ...` in a multi-table UPDATE{ctx} may write shared table `{display}`: a bare column belongs to whichever joined table has it"),
+                            format!("qualify the column with the tenant-owned table it belongs to: `SET {owner}.{n} = ...`"),
+                            span,
+                        );
+                    }
+                    primary
+                }
+                _ => primary,
+            };
+            if let Some(w) = written
+                && matches!(level.sources[w].kind, SourceKind::Shared)
+            {
+                let display = level.sources[w].display.clone();
+                let span = level.sources[w].span;
+                self.shared_write("UPDATE of", &display, ctx, span);
+            }
+        }
+        let all: Vec<usize> = (0..level.sources.len()).collect();
+        if let Some(selection) = &u.selection {
+            level.groups.push(Group {
+                conjuncts: conjuncts(selection).into_iter().map(Conj::Expr).collect(),
+                filters: all,
+                whole: Some(selection),
+                clause: "WHERE",
+                join_sources: Vec::new(),
+            });
+        }
+        self.confine(&mut level, outer);
+        self.report_unconfined(&level, outer, ctx, u.selection.is_some());
+        let mut chain: Vec<&[Source]> = outer.to_vec();
+        chain.push(&level.sources);
+        self.lateral_and_nested(&level, &chain, ctx);
+        let mut subs = subqueries(&u.assignments);
+        subs.extend(u.selection.iter().flat_map(subqueries));
+        subs.extend(u.returning.iter().flat_map(subqueries));
+        for sub in subs {
+            self.query(&sub, &chain, &format!(" in a subquery of the UPDATE{ctx}"));
+        }
+        self.returned(u.returning.as_deref(), &level, outer)
+    }
+
+    pub(super) fn delete(&mut self, d: &Delete, outer: &[&[Source]], ctx: &str) -> Output {
+        let mut level = Level::default();
+        let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &d.from;
+        // MySQL's `DELETE FROM i USING invoices i JOIN ...` names its targets in FROM and
+        // its tables in USING: a bare FROM name that USING binds is a target, not a table.
+        let using_bindings: Vec<String> = d.using.iter().flatten().flat_map(bindings).collect();
+        let mut named_targets: Vec<String> = d.tables.iter().map(last_part).collect();
+        let mut first = None;
+        for twj in from {
+            if let TableFactor::Table { name, alias: None, args: None, .. } = &twj.relation
+                && twj.joins.is_empty()
+                && name.0.len() == 1
+                && using_bindings.contains(&last_part(name))
+            {
+                self.seen(name);
+                named_targets.push(last_part(name));
+                continue;
+            }
+            let added = self.table_with_joins(&mut level, twj, outer, ctx, "DELETE FROM");
+            first = first.or(added.first().copied());
+        }
+        if let Some(using) = &d.using {
+            for twj in using {
+                self.table_with_joins(&mut level, twj, outer, ctx, "DELETE ... USING");
+            }
+        }
+        let targets: Vec<usize> = if named_targets.is_empty() {
+            first.into_iter().collect()
+        } else {
+            named_targets.iter().filter_map(|t| level.sources.iter().position(|s| same_name(&s.binding, t))).collect()
+        };
+        for t in targets {
+            if matches!(level.sources[t].kind, SourceKind::Shared) {
+                let display = level.sources[t].display.clone();
+                let span = level.sources[t].span;
+                self.shared_write("DELETE from", &display, ctx, span);
+            }
+        }
+        let all: Vec<usize> = (0..level.sources.len()).collect();
+        if let Some(selection) = &d.selection {
+            level.groups.push(Group {
+                conjuncts: conjuncts(selection).into_iter().map(Conj::Expr).collect(),
+                filters: all,
+                whole: Some(selection),
+                clause: "WHERE",
+                join_sources: Vec::new(),
+            });
+        }
+        self.confine(&mut level, outer);
+        self.report_unconfined(&level, outer, ctx, d.selection.is_some());
+        let mut chain: Vec<&[Source]> = outer.to_vec();
+        chain.push(&level.sources);
+        self.lateral_and_nested(&level, &chain, ctx);
+        let mut subs: Vec<Query> = d.selection.iter().flat_map(subqueries).collect();
+        subs.extend(d.returning.iter().flat_map(subqueries));
+        for sub in subs {
+            self.query(&sub, &chain, &format!(" in a subquery of the DELETE{ctx}"));
+        }
+        self.returned(d.returning.as_deref(), &level, outer)
+    }
+}
+
+/// The names the tables of a FROM item are qualified with (alias, else table name).
+pub(super) fn bindings(twj: &TableWithJoins) -> Vec<String> {
+    std::iter::once(&twj.relation)
+        .chain(twj.joins.iter().map(|j| &j.relation))
+        .flat_map(|factor| match factor {
+            TableFactor::Table { name, alias, .. } => {
+                vec![alias.as_ref().map_or_else(|| last_part(name), |a| a.name.value.to_ascii_lowercase())]
+            }
+            TableFactor::NestedJoin { table_with_joins, .. } => bindings(table_with_joins),
+            _ => Vec::new(),
+        })
+        .collect()
+}

@@ -1,0 +1,338 @@
+//! Helpers on expressions, names and locations.
+
+use super::*;
+
+// ----- helpers on expressions ----------------------------------------------------------
+
+/// The top-level AND-conjuncts of a condition.
+pub(super) fn conjuncts(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+            let mut v = conjuncts(left);
+            v.extend(conjuncts(right));
+            v
+        }
+        Expr::Nested(inner) => conjuncts(inner),
+        other => vec![other],
+    }
+}
+
+/// The pairs of values a condition holds equal: `a = b`, `a IN (b)`, and each pair of a
+/// row-value equality `(a, b) = (c, d)`, which means `a = c AND b = d`.
+pub(super) fn equalities(e: &Expr) -> Vec<(&Expr, &Expr)> {
+    match strip_nested(e) {
+        Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => pairs(left, right),
+        Expr::In { expr, target: InTarget::List(list), negated: false, .. } if list.len() == 1 => pairs(expr, &list[0]),
+        _ => Vec::new(),
+    }
+}
+
+/// `a = b`, or pair by pair for row values.
+pub(super) fn pairs<'a>(left: &'a Expr, right: &'a Expr) -> Vec<(&'a Expr, &'a Expr)> {
+    match (strip_nested(left), strip_nested(right)) {
+        (Expr::Tuple(ls), Expr::Tuple(rs)) if ls.len() == rs.len() => ls.iter().zip(rs).collect(),
+        _ => vec![(left, right)],
+    }
+}
+
+pub(super) fn strip_nested(e: &Expr) -> &Expr {
+    match e {
+        Expr::Nested(inner) => strip_nested(inner),
+        other => other,
+    }
+}
+
+/// Parentheses, and casts around a placeholder: what a value is, for resolving and for
+/// messages. Whether a cast keeps `:tenant` the tenant is [`lossless_cast`]'s call.
+pub(super) fn strip(e: &Expr) -> &Expr {
+    match e {
+        Expr::Nested(inner) => strip(inner),
+        Expr::Cast { expr, .. } if is_placeholder(strip(expr)) => strip(expr),
+        other => other,
+    }
+}
+
+pub(super) fn is_placeholder(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if matches!(&v.value, Value::Placeholder(_)))
+}
+
+pub(super) fn is_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if !matches!(&v.value, Value::Placeholder(_)))
+}
+
+/// Whether casting the bound tenant to `ty` keeps every value as it is (or fails), so that
+/// `tenant_id = CAST(:tenant AS ty)` still means one tenant. Casts that shorten
+/// (`varchar(1)`, PostgreSQL's `char` is `char(1)`), round (`numeric(3, 0)`, floats) or
+/// parse a numeric prefix (MySQL's `SIGNED` and SQLite's numeric affinities turn `'12abc'`
+/// into 12 and `'acme'` into 0) would compare with another tenant's id.
+pub(super) fn lossless_cast(ty: &DataType, backend: Backend) -> bool {
+    let unbounded_text = matches!(
+        ty,
+        DataType::Text | DataType::Varchar(None) | DataType::CharacterVarying(None) | DataType::CharVarying(None)
+    );
+    unbounded_text
+        || match backend {
+            // PostgreSQL casts text to uuid or an integer strictly: a value that does
+            // not fit is an error, never another value.
+            Backend::Postgres => matches!(
+                ty,
+                DataType::Uuid
+                    | DataType::Int(None)
+                    | DataType::Integer(None)
+                    | DataType::BigInt(None)
+                    | DataType::Int4(None)
+                    | DataType::Int8(None)
+            ),
+            // MySQL's `CAST(x AS CHAR)` has no length limit.
+            Backend::MySql => matches!(ty, DataType::Char(None)),
+            Backend::Sqlite => false,
+        }
+}
+
+pub(super) fn column_name(e: &Expr) -> Option<String> {
+    match strip(e) {
+        Expr::Identifier(id) => Some(id.value.to_ascii_lowercase()),
+        Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
+/// A name as the user means it, without the quotes (`"Invoices"`, `` `invoices` ``) that
+/// would clash with the backticks of a message.
+pub(super) fn unquoted(name: &ObjectName) -> String {
+    name.0.iter().map(|p| p.as_ident().map_or_else(|| p.to_string(), |i| i.value.clone())).collect::<Vec<_>>().join(".")
+}
+
+pub(super) fn last_part(name: &ObjectName) -> String {
+    name.0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(|i| i.value.to_ascii_lowercase())
+        .unwrap_or_else(|| name.to_string().to_ascii_lowercase())
+}
+
+pub(super) fn assigns(target: &AssignmentTarget, column: &str) -> bool {
+    match target {
+        AssignmentTarget::ColumnName(n) => same_name(&last_part(n), column),
+        AssignmentTarget::Tuple(names) => names.iter().any(|n| same_name(&last_part(n), column)),
+    }
+}
+
+/// Whether `e` mentions a column named `column`, however qualified.
+pub(super) fn mentions_column(e: &Expr, column: &str) -> bool {
+    struct Find<'a>(&'a str, bool);
+    impl Visitor for Find<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            self.1 |= match e {
+                Expr::Identifier(id) => same_name(&id.value, self.0),
+                Expr::CompoundIdentifier(p) => p.last().is_some_and(|id| same_name(&id.value, self.0)),
+                _ => false,
+            };
+            if self.1 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        }
+    }
+    let mut f = Find(column, false);
+    let _ = e.visit(&mut f);
+    f.1
+}
+
+/// Whether `e` mentions `binding.tenant_column` (or the bare column when it can only
+/// mean that source).
+pub(super) fn mentions_tenant_column(e: &Expr, binding: &str, tc: &str, qualified_only: bool) -> bool {
+    struct Find<'a> {
+        binding: &'a str,
+        tc: &'a str,
+        qualified_only: bool,
+        found: bool,
+        /// How deep inside subqueries the walk is: a subquery's own columns are its
+        /// business, and a correlated reference there is judged with that subquery.
+        depth: usize,
+    }
+    impl Visitor for Find<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            let hit = self.depth == 0
+                && match e {
+                    Expr::Identifier(id) => !self.qualified_only && same_name(&id.value, self.tc),
+                    Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+                        same_name(&p[p.len() - 1].value, self.tc) && same_name(&p[p.len() - 2].value, self.binding)
+                    }
+                    _ => false,
+                };
+            if hit {
+                self.found = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    let mut f = Find { binding, tc, qualified_only, found: false, depth: 0 };
+    let _ = e.visit(&mut f);
+    f.found
+}
+
+pub(super) fn function_args(f: &sqlparser::ast::Function) -> Vec<&Expr> {
+    match &f.args {
+        sqlparser::ast::FunctionArguments::List(list) => list.args.iter().flat_map(function_arg_exprs).collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub(super) fn function_arg_exprs(a: &sqlparser::ast::FunctionArg) -> Option<&Expr> {
+    use sqlparser::ast::{FunctionArg, FunctionArgExpr};
+    let arg = match a {
+        FunctionArg::Named { arg, .. } | FunctionArg::ExprNamed { arg, .. } | FunctionArg::Unnamed(arg) => arg,
+    };
+    match arg {
+        FunctionArgExpr::Expr(e) => Some(e),
+        _ => None,
+    }
+}
+
+/// Whether `body` reads a table (or CTE) called `name`, anywhere inside.
+pub(super) fn reads_relation(body: &SetExpr, name: &str) -> bool {
+    struct Reads<'a>(&'a str, bool);
+    impl Visitor for Reads<'_> {
+        type Break = ();
+        fn pre_visit_relation(&mut self, r: &ObjectName) -> ControlFlow<()> {
+            self.1 |= r.0.len() == 1 && same_name(&last_part(r), self.0);
+            ControlFlow::Continue(())
+        }
+    }
+    let mut v = Reads(name, false);
+    let _ = body.visit(&mut v);
+    v.1
+}
+
+pub(super) fn flatten_set_operation<'a>(e: &'a SetExpr, out: &mut Vec<&'a SetExpr>, op_name: &mut &'static str) {
+    match e {
+        SetExpr::SetOperation { left, right, op, .. } => {
+            *op_name = match op {
+                SetOperator::Union => "UNION",
+                SetOperator::Intersect => "INTERSECT",
+                SetOperator::Except | SetOperator::Minus => "EXCEPT",
+            };
+            flatten_set_operation(left, out, op_name);
+            flatten_set_operation(right, out, op_name);
+        }
+        other => out.push(other),
+    }
+}
+
+pub(super) fn intersect(outputs: Vec<Output>) -> Output {
+    let mut iter = outputs.into_iter();
+    let Some(first) = iter.next() else { return Output::default() };
+    iter.fold(first, |acc, o| Output {
+        tenant_names: acc.tenant_names.into_iter().filter(|n| o.tenant_names.contains(n)).collect(),
+        positions: match (acc.positions, o.positions) {
+            (Some(a), Some(b)) if a.len() == b.len() => Some(a.iter().zip(&b).map(|(x, y)| *x && *y).collect()),
+            _ => None,
+        },
+    })
+}
+
+/// Applies a `name(col, ...)` column list of a CTE or derived table to its output.
+pub(super) fn renamed<C: AliasColumn>(out: Output, columns: &[C]) -> Vec<String> {
+    if columns.is_empty() {
+        return out.tenant_names;
+    }
+    match out.positions {
+        Some(p) => columns
+            .iter()
+            .zip(p)
+            .filter(|(_, tenant)| *tenant)
+            .map(|(c, _)| c.column_name().to_ascii_lowercase())
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+pub(super) trait AliasColumn {
+    fn column_name(&self) -> &str;
+}
+
+impl AliasColumn for sqlparser::ast::TableAliasColumnDef {
+    fn column_name(&self) -> &str {
+        &self.name.value
+    }
+}
+
+impl AliasColumn for sqlparser::ast::Ident {
+    fn column_name(&self) -> &str {
+        &self.value
+    }
+}
+
+/// The subqueries directly inside `node` (not those nested in them: each query checks
+/// its own).
+pub(super) fn subqueries<V: Visit + ?Sized>(node: &V) -> Vec<Query> {
+    struct Collect {
+        depth: usize,
+        found: Vec<Query>,
+    }
+    impl Visitor for Collect {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
+            if self.depth == 0 {
+                self.found.push(q.clone());
+            }
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    let mut c = Collect { depth: 0, found: Vec::new() };
+    let _ = node.visit(&mut c);
+    c.found
+}
+
+pub(super) fn truncate(s: &str) -> String {
+    const MAX: usize = 80;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(MAX).collect();
+        format!("{cut}...")
+    }
+}
+
+// ----- locations ----------------------------------------------------------------------
+
+/// Converts sqlparser's 1-based line/column span into a byte range of `sql`.
+pub(crate) fn locate(sql: &str, span: Span) -> Option<(usize, usize)> {
+    let start = offset(sql, span.start)?;
+    let end = offset(sql, span.end).unwrap_or(start + 1).max(start + 1).min(sql.len());
+    Some((start, end))
+}
+
+pub(super) fn offset(sql: &str, at: Location) -> Option<usize> {
+    if at.line == 0 || at.column == 0 {
+        return None;
+    }
+    let mut line = 1u64;
+    let mut column = 1u64;
+    for (i, ch) in sql.char_indices() {
+        if line == at.line && column == at.column {
+            return Some(i);
+        }
+        if ch == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    (line == at.line && column == at.column).then_some(sql.len())
+}

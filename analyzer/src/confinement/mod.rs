@@ -1,0 +1,253 @@
+//! The confinement rules: when is a statement provably limited to one tenant's rows?
+//!
+//! A statement is confined when every reference to a tenant-owned table — in every FROM,
+//! JOIN, subquery, CTE, LATERAL, set-operation branch, `UPDATE ... FROM` and
+//! `DELETE ... USING` — is constrained by `<its tenant column> = :tenant` as a top-level
+//! AND-conjunct of a WHERE or of a JOIN ON that filters that table, or by equality to the
+//! tenant column of a table that is already confined (or a CTE or derived-table column
+//! that provably holds the tenant; `JOIN ... USING (tenant_id)` is such an equality).
+//! `:tenant` may be cast only to a type that keeps every value. On top of that:
+//!
+//! * `INSERT` names the tenant column and gives it `:tenant` in every row; `INSERT ...
+//!   SELECT` takes it from `:tenant` or a confined tenant column and reads only confined
+//!   sources;
+//! * `UPDATE` never assigns the tenant column; an upsert either conflicts on a target that
+//!   includes the tenant column or guards its update by the tenant; `REPLACE` (which deletes
+//!   whatever row it collides with) is refused;
+//! * shared tables may be read but not written by a scoped statement;
+//! * only SELECT/INSERT/UPDATE/DELETE are allowed, one per method.
+//!
+//! Anything the rules cannot prove is refused: the checker walks the AST clause by clause,
+//! and a final pass makes sure that every table reference in the statement was seen by
+//! that walk, so that a construct it does not know cannot hide a table, and that no
+//! function reads tables the walk cannot see (SQL as text, a table by name) or changes
+//! the session.
+//!
+//! Which side of a join a condition filters matters: a condition in the ON of a
+//! `LEFT JOIN` filters only the joined (right) table — the left side keeps all its rows —
+//! a `RIGHT JOIN`'s ON filters only the left side, a `FULL JOIN`'s ON filters neither. A
+//! WHERE condition filters everything in its FROM.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    AssignmentTarget, BinaryOperator, ConflictTarget, Cte, DataType, Delete, Expr, FromTable, GroupByExpr, InTarget,
+    Insert, JoinConstraint, JoinOperator, LimitClause, ObjectName, OnConflictAction, OnInsert, Query, Select,
+    SelectItem, SelectItemQualifiedWildcardKind, SetExpr, SetOperator, Spanned, SqliteOnConflict, Statement,
+    TableFactor, TableObject, TableWithJoins, Update, UpdateTableFromKind, Value, Visit, Visitor,
+};
+use sqlparser::tokenizer::{Location, Span};
+
+use crate::{Backend, Schema, StatementKind, TENANT_PLACEHOLDER, Violation, same_name};
+
+mod dml;
+mod expr;
+mod fixpoint;
+mod from;
+mod net;
+mod query;
+mod scope;
+mod shape;
+mod wording;
+
+pub(crate) use expr::locate;
+use expr::*;
+use net::*;
+pub(crate) use shape::shape;
+use shape::statement_keyword;
+
+/// Byte range of a statement in `sql`, for pointing at the second of stacked statements.
+pub(crate) fn span_of_statement(statement: &Statement, sql: &str) -> Option<(usize, usize)> {
+    locate(sql, statement.span())
+}
+
+/// Checks every confinement rule; returns every violation found.
+pub(crate) fn check(
+    statement: &Statement,
+    sql: &str,
+    schema: &Schema,
+    backend: Backend,
+    tenant_uses: usize,
+) -> (Vec<Violation>, Vec<crate::TenantPredicate>) {
+    let mut c = Checker {
+        sql,
+        schema,
+        backend,
+        problems: Vec::new(),
+        tenant_reached: false,
+        seen_relations: HashSet::new(),
+        ctes: Vec::new(),
+        tenant_predicates: Vec::new(),
+    };
+    c.statement(statement, &[], "");
+    c.unseen_relations(statement);
+    c.opaque_functions(statement);
+    let confined_something = c.problems.is_empty() && c.tenant_reached;
+    if tenant_uses == 0
+        && let Some(first) = c.problems.iter_mut().find(|p| p.problem.contains("not confined"))
+    {
+        first.problem.push_str(" (the statement never uses `:tenant`)");
+    }
+    if tenant_uses > 0 && c.problems.is_empty() && !confined_something && !c.touched_owned(statement) {
+        c.problems.push(Violation::new(
+            "`:tenant` is used but never compared with a tenant column: the statement reads only shared tables",
+            "drop `:tenant` from the statement, or compare it with a tenant-owned table's tenant column",
+            None,
+        ));
+    } else if tenant_uses > 0 && c.problems.is_empty() && !c.tenant_reached {
+        c.problems.push(Violation::new(
+            "`:tenant` is used but never reaches a tenant column",
+            format!("confine each tenant-owned table with `{} = :tenant`", schema.tenant_column),
+            None,
+        ));
+    }
+    c.tenant_predicates.sort_by_key(|p| p.start);
+    (c.problems, c.tenant_predicates)
+}
+
+/// One table-like thing in a FROM: a base table, a CTE reference, a derived table or a
+/// table function.
+#[derive(Debug, Clone)]
+struct Source {
+    /// The name columns are qualified with (alias, else table name), lower case.
+    binding: String,
+    /// What to call it in a message: `customers c`.
+    display: String,
+    /// The clause it was introduced by: `FROM`, `LEFT JOIN`, ...
+    clause: &'static str,
+    kind: SourceKind,
+    span: Option<(usize, usize)>,
+    confined: bool,
+    /// Its tenant column is merged by `JOIN ... USING (tenant_id)` into the one of a source
+    /// to its left, which is what an unqualified `tenant_id` then means.
+    merged: bool,
+}
+
+#[derive(Debug, Clone)]
+enum SourceKind {
+    /// A tenant-owned base table: must be confined.
+    Owned,
+    /// A shared base table: readable by everyone.
+    Shared,
+    /// A CTE reference or derived table, confined by its own analysis; the names are its
+    /// output columns that provably hold the tenant.
+    Derived(Vec<String>),
+    /// A table function that reads no table.
+    Function,
+}
+
+enum Conj<'a> {
+    Expr(&'a Expr),
+    /// `JOIN ... USING (tenant_id)` between two sources.
+    UsingEq(usize, usize),
+}
+
+/// The conditions of one WHERE or JOIN ON, and which sources they filter.
+struct Group<'a> {
+    conjuncts: Vec<Conj<'a>>,
+    filters: Vec<usize>,
+    whole: Option<&'a Expr>,
+    /// `WHERE` or the join keyword; for messages.
+    clause: &'static str,
+    /// The join's right-hand sources, for a fix that points at its ON.
+    join_sources: Vec<usize>,
+}
+
+#[derive(Default)]
+struct Level<'a> {
+    sources: Vec<Source>,
+    groups: Vec<Group<'a>>,
+    /// Lateral derived tables and table-function arguments, analysed once the level's
+    /// own confinement is known.
+    lateral: Vec<(usize, &'a Query)>,
+    /// Expressions whose subqueries are analysed with this level as outer scope, with
+    /// what they are for messages: `a JOIN ON`, `table function `unnest``.
+    exprs: Vec<(&'a Expr, String)>,
+}
+
+struct CteInfo {
+    name: String,
+    tenant_columns: Vec<String>,
+}
+
+/// Whether a query's output columns hold the tenant, for derived tables and CTEs.
+#[derive(Debug, Clone, Default)]
+struct Output {
+    /// Output column names that provably equal the tenant.
+    tenant_names: Vec<String>,
+    /// Per position, whether it provably equals the tenant; `None` after a wildcard.
+    positions: Option<Vec<bool>>,
+}
+
+struct Checker<'s> {
+    sql: &'s str,
+    schema: &'s Schema,
+    backend: Backend,
+    problems: Vec<Violation>,
+    /// Whether some `:tenant` was consumed as a confining value.
+    tenant_reached: bool,
+    /// Start locations of every table reference the walk has seen.
+    seen_relations: HashSet<(u64, u64)>,
+    ctes: Vec<Vec<CteInfo>>,
+    /// `<tenant column> = :tenant` conjuncts, for the set form of a read.
+    tenant_predicates: Vec<crate::TenantPredicate>,
+}
+
+impl<'s> Checker<'s> {
+    fn tc(&self) -> &str {
+        &self.schema.tenant_column
+    }
+
+    /// Whether `e` is the `:tenant` placeholder, in parentheses or cast to a type that
+    /// keeps every value as it is (see [`lossless_cast`]).
+    fn is_tenant(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Nested(inner) => self.is_tenant(inner),
+            Expr::Cast { expr, data_type, .. } => lossless_cast(data_type, self.backend) && self.is_tenant(expr),
+            Expr::Value(v) => {
+                matches!(&v.value, Value::Placeholder(p) if p.strip_prefix(':') == Some(TENANT_PLACEHOLDER))
+            }
+            _ => false,
+        }
+    }
+
+    fn problem(&mut self, problem: String, fix: String, span: Option<(usize, usize)>) {
+        let v = Violation::new(problem, fix, span);
+        if !self.problems.contains(&v) {
+            self.problems.push(v);
+        }
+    }
+
+    /// Checks one statement; returns what its rows (a query's, or DML's RETURNING) hold.
+    fn statement(&mut self, statement: &Statement, outer: &[&[Source]], ctx: &str) -> Output {
+        match statement {
+            Statement::Query(q) => self.query(q, outer, ctx),
+            Statement::Insert(i) => self.insert(i, outer, ctx),
+            Statement::Update(u) => self.update(u, outer, ctx),
+            Statement::Delete(d) => self.delete(d, outer, ctx),
+            other => {
+                let keyword = statement_keyword(other);
+                self.problem(
+                    format!("`{keyword}`{ctx} cannot be checked for confinement"),
+                    "use SELECT, INSERT, UPDATE or DELETE".to_string(),
+                    locate(self.sql, other.span()),
+                );
+                Output::default()
+            }
+        }
+    }
+}
+
+/// The source a [`Checker::resolve`] result points at.
+fn source_at<'a>(level: &'a Level<'_>, outer: &[&'a [Source]], (depth, idx): (usize, usize)) -> &'a Source {
+    if depth == 0 { &level.sources[idx] } else { &outer[outer.len() - depth][idx] }
+}
+
+#[derive(Clone, Copy)]
+enum Filters {
+    Both,
+    Left,
+    Right,
+    Neither,
+}

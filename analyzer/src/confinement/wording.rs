@@ -1,0 +1,242 @@
+//! What the user reads: why a table is not confined, and the fix.
+
+use super::*;
+
+impl Checker<'_> {
+    pub(super) fn report_unconfined(&mut self, level: &Level<'_>, outer: &[&[Source]], ctx: &str, has_where: bool) {
+        let multi = level.sources.len() > 1;
+        for (idx, s) in level.sources.iter().enumerate() {
+            if s.confined || !matches!(s.kind, SourceKind::Owned) {
+                continue;
+            }
+            // The nearest confined table, here or in an enclosing query, to tie this one to.
+            let local_anchor = level.sources.iter().any(|o| o.confined && matches!(o.kind, SourceKind::Owned));
+            let anchor = std::iter::once(&level.sources[..])
+                .chain(outer.iter().rev().copied())
+                .flat_map(|sources| sources.iter())
+                .find(|o| {
+                    o.confined && matches!(o.kind, SourceKind::Owned) && !o.binding.is_empty() && o.binding != s.binding
+                })
+                .map(|o| format!("{}.{}", o.binding, self.tc()));
+            // Qualify the column when a bare name could be read as another table's: several
+            // tables here, an alias, or a tie to an enclosing query's table. (Inside a
+            // subquery a bare name means the subquery's own table.)
+            let qualified = multi || s.display.contains(' ') || (anchor.is_some() && !local_anchor && has_where);
+            let column = if qualified { format!("{}.{}", s.binding, self.tc()) } else { self.tc().to_string() };
+            let (hint, culprit) = self.hint(level, idx, outer);
+            let of_ctx = ctx.strip_prefix(" in ").unwrap_or(ctx);
+            let add = match &anchor {
+                Some(a) => format!("`AND {column} = {a}` (or `AND {column} = :tenant`)"),
+                None => format!("`AND {column} = :tenant`"),
+            };
+            let own_join = level.groups.iter().find(|g| g.join_sources.contains(&idx) && g.filters.contains(&idx));
+            let fix = match own_join {
+                Some(g) if g.whole.is_some() => match &anchor {
+                    Some(a) => format!(
+                        "add `AND {column} = {a}` (or `AND {column} = :tenant`) to the {} ON of `{}`",
+                        g.clause, s.display
+                    ),
+                    None => format!("add `AND {column} = :tenant` to the {} ON of `{}`", g.clause, s.display),
+                },
+                Some(g) => format!("write `{} {} ON ... AND {column} = :tenant`", g.clause, s.display),
+                None if has_where && of_ctx.is_empty() => format!("add {add} to the WHERE clause"),
+                None if has_where => format!("add {add} to the WHERE clause of {of_ctx}"),
+                None if of_ctx.is_empty() => format!("add `WHERE {column} = :tenant`"),
+                None => format!("add `WHERE {column} = :tenant` to {of_ctx}"),
+            };
+            let full_join = s.clause == "FULL JOIN";
+            let fix = if full_join {
+                format!("{fix}; a FULL JOIN keeps unmatched rows of both sides, so confine both sides in WHERE")
+            } else {
+                fix
+            };
+            let place = match own_join {
+                Some(g)
+                    if culprit.is_some_and(|c| {
+                        g.conjuncts.iter().any(|x| matches!(x, Conj::Expr(e) if std::ptr::eq(*e, c)))
+                    }) =>
+                {
+                    format!("{} ON of `{}`", g.clause, s.display)
+                }
+                _ => "WHERE clause".to_string(),
+            };
+            let corrected = culprit.and_then(|c| self.correct(c, &column, anchor.as_deref(), &place).map(|f| (f, c)));
+            let (fix, span) = match corrected {
+                Some((f, c)) => (f, locate(self.sql, c.span()).or(s.span)),
+                None => (fix, s.span),
+            };
+            let clause = if of_ctx.is_empty() { s.clause.to_string() } else { format!("{} of {of_ctx}", s.clause) };
+            self.problem(format!("table `{}` in {clause} is not confined to the tenant{hint}", s.display), fix, span);
+        }
+    }
+
+    /// Explains why the conditions that mention a source's tenant column do not count,
+    /// and returns the culprit when it is a condition that filters the table (the fix is
+    /// then to correct it, not to add another).
+    pub(super) fn hint<'e>(&self, level: &'e Level<'_>, idx: usize, outer: &[&[Source]]) -> (String, Option<&'e Expr>) {
+        let s = &level.sources[idx];
+        let multi = level.sources.len() > 1;
+        // A condition that filters the table but does not confine it is the likelier
+        // mistake; one in an ON that does not filter it comes second.
+        let (filtering, other): (Vec<&Group<'_>>, Vec<&Group<'_>>) =
+            level.groups.iter().partition(|g| g.filters.contains(&idx));
+        for g in filtering.into_iter().chain(other) {
+            for c in &g.conjuncts {
+                let Conj::Expr(e) = c else { continue };
+                if !mentions_tenant_column(e, &s.binding, self.tc(), multi) {
+                    continue;
+                }
+                let text = truncate(&e.to_string());
+                if !g.filters.contains(&idx) {
+                    let hint =
+                        format!(": `{text}` is in the ON of a {}, which does not filter `{}`", g.clause, s.display);
+                    return (hint, None);
+                }
+                return (format!(": {}", self.describe(e, level, outer)), Some(*e));
+            }
+        }
+        (String::new(), None)
+    }
+
+    /// The fix for a condition that mentions the tenant column but does not confine:
+    /// correct it in place. `None` when the condition is sound and something else is
+    /// missing (an equality to another table's tenant column: that table needs confining).
+    pub(super) fn correct(&self, culprit: &Expr, column: &str, anchor: Option<&str>, place: &str) -> Option<String> {
+        let text = truncate(&culprit.to_string());
+        let is_column = |x: &Expr| matches!(strip_nested(x), Expr::Identifier(_) | Expr::CompoundIdentifier(_));
+        if let Expr::BinaryOp { op: BinaryOperator::Or, .. } = strip_nested(culprit) {
+            let value = anchor.unwrap_or(":tenant");
+            return Some(format!("confine outside the OR in the {place}: `{column} = {value} AND ({text})`"));
+        }
+        let pairs = equalities(culprit);
+        if !pairs.is_empty() && pairs.iter().all(|(a, b)| is_column(a) && is_column(b)) {
+            return None;
+        }
+        let other_placeholder = pairs.iter().find_map(|(a, b)| {
+            [*a, *b].into_iter().find_map(|x| match strip(x) {
+                Expr::Value(v) => match &v.value {
+                    Value::Placeholder(p) => {
+                        p.strip_prefix(':').filter(|n| *n != TENANT_PLACEHOLDER).map(str::to_string)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })
+        });
+        let with = match anchor {
+            Some(a) => format!("`{column} = {a}` (or `{column} = :tenant`)"),
+            None => format!("`{column} = :tenant`"),
+        };
+        Some(match other_placeholder {
+            Some(arg) => format!(
+                "replace `{text}` with {with} and remove the argument `{arg}`: the tenant comes from the scope guard, never from the caller"
+            ),
+            None => format!("replace `{text}` with {with}"),
+        })
+    }
+
+    pub(super) fn describe(&self, e: &Expr, level: &Level<'_>, outer: &[&[Source]]) -> String {
+        let text = truncate(&e.to_string());
+        let tc = self.tc();
+        match strip(e) {
+            Expr::BinaryOp { op: BinaryOperator::Or, .. } => {
+                format!("`{text}` is under OR, so rows of other tenants can match the other branch")
+            }
+            Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => {
+                let (l, r) = (strip(left), strip(right));
+                if let (Expr::Tuple(ls), Expr::Tuple(rs)) = (l, r)
+                    && let Some((a, b)) =
+                        ls.iter().zip(rs).find(|(a, b)| mentions_column(a, tc) || mentions_column(b, tc))
+                {
+                    // A row-value equality confines pair by pair: explain the tenant's pair.
+                    let pair = Expr::BinaryOp {
+                        left: Box::new(a.clone()),
+                        op: BinaryOperator::Eq,
+                        right: Box::new(b.clone()),
+                    };
+                    return self.describe(&pair, level, outer);
+                }
+                let is_column = |x: &Expr| matches!(x, Expr::Identifier(_) | Expr::CompoundIdentifier(_));
+                let lossy_cast = [left, right].into_iter().map(|x| strip_nested(x)).find(|x| {
+                    matches!(x, Expr::Cast { expr, .. } if is_placeholder(strip(expr))) && !self.is_tenant(x)
+                });
+                if l == r {
+                    format!("`{text}` compares the column with itself and is always true")
+                } else if let Some(Expr::Cast { data_type, .. }) = lossy_cast {
+                    format!(
+                        "`{text}` casts the placeholder to `{data_type}`, which can change the value (shorten it, round it or parse a number out of it) and so match another tenant's id"
+                    )
+                } else if let Some(Expr::Collate { collation, .. }) =
+                    [l, r].into_iter().find(|x| matches!(x, Expr::Collate { .. }))
+                {
+                    format!(
+                        "`{text}` compares under collation `{collation}`, which can match another tenant's id (ignoring case, accents or padding)"
+                    )
+                } else if matches!(l, Expr::Subquery(_)) || matches!(r, Expr::Subquery(_)) {
+                    format!(
+                        "`{text}` compares the tenant column with a subquery's result; only `:tenant` or the tenant column of a confined table confines"
+                    )
+                } else if let Some(wrapped) = [l, r].into_iter().find(|x| !is_column(x) && mentions_column(x, tc)) {
+                    let around = match wrapped {
+                        Expr::Function(f) => format!("`{}(...)`", f.name),
+                        Expr::Cast { .. } => "a cast".to_string(),
+                        _ => "an expression".to_string(),
+                    };
+                    format!(
+                        "`{text}` wraps the tenant column in {around}; only the bare column, compared with `:tenant` or a confined tenant column, confines"
+                    )
+                } else if [l, r]
+                    .into_iter()
+                    .any(|x| is_literal(x) && x.to_string().contains(&format!(":{TENANT_PLACEHOLDER}")))
+                {
+                    format!("`{text}` compares with a string literal, not the placeholder: `:tenant` in quotes is text")
+                } else if is_placeholder(l) || is_placeholder(r) || is_literal(l) || is_literal(r) {
+                    format!(
+                        "`{text}` compares the tenant column with a value other than `:tenant`; the tenant must come from the scope guard"
+                    )
+                } else if let (Some(a), Some(b)) = (self.resolve(l, level, outer), self.resolve(r, level, outer)) {
+                    if a == b {
+                        // `tenant_id = invoices.tenant_id` inside a subquery that reads
+                        // `invoices` again: the inner table shadows the outer one.
+                        let s = source_at(level, outer, a);
+                        return format!(
+                            "`{text}` compares the tenant column of `{}` with itself and is always true",
+                            s.display
+                        );
+                    }
+                    let derived = [(l, a), (r, b)].into_iter().find_map(|(x, at)| {
+                        let s = source_at(level, outer, at);
+                        matches!(s.kind, SourceKind::Derived(_)).then(|| (x, s))
+                    });
+                    match derived {
+                        Some((x, s)) => format!(
+                            "`{text}` ties it to `{x}`, which is not a column of `{}` that provably holds the tenant (it should select `:tenant` or a confined table's tenant column under that name)",
+                            s.display
+                        ),
+                        None => format!("`{text}` ties it to a table that is not confined itself"),
+                    }
+                } else {
+                    format!("`{text}` does not compare the tenant column with `:tenant`")
+                }
+            }
+            Expr::BinaryOp { op, .. } => format!("`{text}` uses `{op}`; only `=` confines to one tenant"),
+            Expr::In { negated: true, .. } => format!("`{text}` excludes values instead of confining to one"),
+            Expr::In { target: InTarget::List(_), .. } => {
+                format!("`{text}` admits more than one value; only `= :tenant` confines")
+            }
+            Expr::In { .. } => {
+                format!("`{text}` admits whatever the subquery returns; only `= :tenant` confines")
+            }
+            Expr::Between { .. } => format!("`{text}` is a range; only `= :tenant` confines"),
+            Expr::Like { .. } | Expr::ILike { .. } | Expr::SimilarTo { .. } => {
+                format!("`{text}` is a pattern match; only `= :tenant` confines")
+            }
+            Expr::UnaryOp { .. } => format!("`{text}` is negated; only a plain `= :tenant` confines"),
+            Expr::Case { .. } => format!("`{text}` is inside CASE; only a plain `= :tenant` confines"),
+            Expr::Function(f) => {
+                format!("`{text}` is inside `{}(...)`; compare the column itself with `:tenant`", f.name)
+            }
+            _ => format!("`{text}` does not confine; write `= :tenant`"),
+        }
+    }
+}
