@@ -21,6 +21,7 @@
 //! ```
 
 pub mod confinement;
+mod names;
 pub mod placeholders;
 mod render;
 

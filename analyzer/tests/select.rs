@@ -296,8 +296,13 @@ fn upper_case_names_compare_case_insensitively() {
 }
 
 #[test]
-fn quoted_names_compare_case_insensitively() {
-    safe(PG_SQLITE, r#"SELECT "id" FROM "Invoices" WHERE "TENANT_ID" = :tenant"#);
+fn names_compare_as_each_database_compares_them() {
+    // PostgreSQL folds unquoted names only: `"TENANT_ID"` is another column than tenant_id.
+    safe(PG, r#"SELECT "id" FROM "Invoices" WHERE "tenant_id" = :tenant AND TENANT_ID = :tenant"#);
+    leak(PG, r#"SELECT "id" FROM "Invoices" WHERE "TENANT_ID" = :tenant"#)
+        .problem(&["table `Invoices` in FROM", "not confined"]);
+    // SQLite ignores ASCII case, quoted or not; MySQL ignores the case of column names.
+    safe(SQLITE, r#"SELECT "id" FROM "Invoices" WHERE "TENANT_ID" = :tenant"#);
     safe(MYSQL, "SELECT `id` FROM `Invoices` WHERE `Tenant_Id` = :tenant");
 }
 
@@ -354,9 +359,16 @@ fn shared_table_reads_need_no_tenant() {
 }
 
 #[test]
-fn shared_table_names_are_matched_case_insensitively() {
-    safe(ALL, "SELECT code FROM COUNTRIES");
-    safe(PG, r#"SELECT code FROM public."Countries""#);
+fn shared_table_names_are_matched_as_the_database_matches_them() {
+    safe(PG_SQLITE, "SELECT code FROM COUNTRIES");
+    safe(SQLITE, r#"SELECT code FROM "Countries""#);
+    // A quoted `"Countries"` is another table in PostgreSQL, `public.countries` may be
+    // another than the `countries` the search path finds, and MySQL's table names have
+    // case or not by server setting: each is tenant-owned until declared shared as such.
+    leak(PG, r#"SELECT code FROM "Countries""#).problem(&["table `Countries` in FROM", "not confined"]);
+    leak(PG, "SELECT code FROM public.countries").problem(&["table `public.countries` in FROM", "not confined"]);
+    leak(MYSQL, "SELECT code FROM COUNTRIES").problem(&["table `COUNTRIES` in FROM", "not confined"]);
+    safe(MYSQL, "SELECT code FROM countries");
 }
 
 // ----- other clauses ------------------------------------------------------------------

@@ -99,7 +99,7 @@ fn subquery_in_returning_is_checked() {
 fn insert_into_a_schema_qualified_table() {
     safe(PG, "INSERT INTO public.invoices (tenant_id, amount) VALUES (:tenant, :amount)");
     leak(PG, "INSERT INTO public.invoices (amount) VALUES (:amount)")
-        .problem(&["INSERT into `invoices`", "does not set the tenant column"])
+        .problem(&["INSERT into `public.invoices`", "does not set the tenant column"])
         .fix(&["add `tenant_id`"]);
 }
 

@@ -15,11 +15,19 @@ impl Checker<'_> {
             return Output::default();
         };
         self.seen(name);
-        let table = last_part(name);
-        let span = name.0.last().and_then(|p| p.as_ident()).and_then(|i| locate(self.sql, i.span));
-        let tc = self.tc().to_string();
-        if self.schema.is_shared(&table) {
-            self.shared_write("INSERT into", &table, ctx, span);
+        let table = unquoted(name);
+        let span = last_ident(name).and_then(|i| locate(self.sql, i.span));
+        let tc = self.tc_sql();
+        let parts: Vec<Ident> = name.0.iter().filter_map(|p| p.as_ident().cloned()).collect();
+        let kind = self.relation_kind(&parts);
+        match kind {
+            RelationKind::Shared => self.shared_write("INSERT into", &table, ctx, span),
+            RelationKind::Catalog => self.problem(
+                format!("INSERT into `{table}`{ctx} writes a system catalog"),
+                "change the schema in a migration, not in a repository method".to_string(),
+                span,
+            ),
+            RelationKind::Owned => {}
         }
         if ins.replace_into || matches!(ins.or, Some(SqliteOnConflict::Replace)) {
             self.problem(
@@ -28,9 +36,14 @@ impl Checker<'_> {
                 span,
             );
         }
-        let binding = ins.table_alias.as_ref().map(|a| a.alias.value.to_ascii_lowercase()).unwrap_or(table.clone());
+        let binding = match &ins.table_alias {
+            Some(a) => names::stored(self.backend, &a.alias),
+            None => last_ident(name).map(|i| names::stored(self.backend, i)).unwrap_or_default(),
+        };
         let target = Source {
             binding,
+            path: Vec::new(),
+            columns: None,
             display: table.clone(),
             clause: "INSERT",
             kind: SourceKind::Owned,
@@ -39,11 +52,11 @@ impl Checker<'_> {
             merged: false,
         };
 
-        if !self.schema.is_shared(&table) {
-            let position = ins.columns.iter().position(|c| same_name(&last_part(c), &tc));
+        if kind == RelationKind::Owned {
+            let position = ins.columns.iter().position(|c| last_ident(c).is_some_and(|i| self.is_tc(i)));
             if !ins.assignments.is_empty() {
                 // MySQL's `INSERT INTO t SET a = 1, ...`
-                match ins.assignments.iter().find(|a| assigns(&a.target, &tc)) {
+                match ins.assignments.iter().find(|a| self.assigns_tc(&a.target)) {
                     Some(a) if self.is_tenant(&a.value) => self.tenant_reached = true,
                     Some(a) => self.problem(
                         format!("INSERT into `{table}`{ctx} sets `{tc}` to `{}` instead of `:tenant`", a.value),
@@ -90,7 +103,7 @@ impl Checker<'_> {
             Some(OnInsert::OnConflict(oc)) => {
                 if let OnConflictAction::DoUpdate(du) = &oc.action {
                     for a in &du.assignments {
-                        if assigns(&a.target, &tc) {
+                        if self.may_assign_tc(&a.target) {
                             self.problem(
                                 format!("the upsert into `{table}`{ctx} changes the tenant column `{tc}`"),
                                 format!("remove `{tc}` from the DO UPDATE SET list"),
@@ -99,7 +112,7 @@ impl Checker<'_> {
                         }
                     }
                     let target_has_tenant = matches!(&oc.conflict_target,
-                        Some(ConflictTarget::Columns { columns: cols, .. }) if cols.iter().any(|c| same_name(&c.value, &tc)));
+                        Some(ConflictTarget::Columns { columns: cols, .. }) if cols.iter().any(|c| self.is_tc(c)));
                     let guarded = du
                         .selection
                         .as_ref()
@@ -140,7 +153,7 @@ impl Checker<'_> {
             }
             Some(OnInsert::DuplicateKeyUpdate(assignments)) => {
                 for a in assignments {
-                    if assigns(&a.target, &tc) {
+                    if self.may_assign_tc(&a.target) {
                         self.problem(
                             format!("the upsert into `{table}`{ctx} changes the tenant column `{tc}`"),
                             format!("remove `{tc}` from the ON DUPLICATE KEY UPDATE list"),
@@ -214,7 +227,7 @@ impl Checker<'_> {
         match out.positions {
             // Whatever anchors that position comes down to `:tenant`, which so reaches the
             // inserted row's tenant column.
-            Some(p) if p.get(pos) == Some(&true) => self.tenant_reached = true,
+            Some(p) if p.get(pos).is_some_and(|(_, tenant)| *tenant) => self.tenant_reached = true,
             _ => self.problem(
                 format!(
                     "INSERT into `{table}` ... SELECT{ctx}: the selected value for `{tc}` is not provably the tenant"
@@ -225,20 +238,24 @@ impl Checker<'_> {
         }
     }
 
+    /// Whether `q` names `target` (a table or its alias).
+    fn names_target(&self, q: &Ident, target: &Source) -> bool {
+        names::compare_stored(self.backend, Kind::Relation, q, &target.binding) == Match::Same
+    }
+
     /// `t.tenant_id = :tenant` or `t.tenant_id = excluded.tenant_id` in an upsert's
     /// DO UPDATE WHERE: the existing row belongs to the tenant.
     pub(super) fn guards_existing_row(&self, c: &Expr, target: &Source) -> bool {
         let existing = |e: &Expr| match strip(e) {
-            Expr::Identifier(id) => same_name(&id.value, self.tc()),
-            Expr::CompoundIdentifier(p) if p.len() >= 2 => {
-                same_name(&p[p.len() - 1].value, self.tc()) && same_name(&p[p.len() - 2].value, &target.binding)
-            }
+            Expr::Identifier(id) => self.is_tc(id),
+            Expr::CompoundIdentifier(p) if p.len() == 2 => self.is_tc(&p[1]) && self.names_target(&p[0], target),
             _ => false,
         };
         let proposed = |e: &Expr| {
             self.is_tenant(e)
                 || matches!(strip(e), Expr::CompoundIdentifier(p) if p.len() == 2
-                    && same_name(&p[0].value, "excluded") && same_name(&p[1].value, self.tc()))
+                    && names::compare_stored(self.backend, Kind::Relation, &p[0], "excluded") == Match::Same
+                    && self.is_tc(&p[1]))
         };
         equalities(c).into_iter().any(|(a, b)| (existing(a) && proposed(b)) || (existing(b) && proposed(a)))
     }
@@ -257,44 +274,48 @@ impl Checker<'_> {
         ins: &Insert,
     ) -> bool {
         let AssignmentTarget::ColumnName(col) = target else { return false };
-        let col = last_part(col);
-        let existing = |e: &Expr, column: &str| match strip(e) {
-            Expr::Identifier(id) => same_name(&id.value, column),
-            Expr::CompoundIdentifier(p) if p.len() >= 2 => {
-                same_name(&p[p.len() - 1].value, column) && same_name(&p[p.len() - 2].value, &table.binding)
-            }
+        let Some(col) = last_ident(col) else { return false };
+        let same_column = |a: &Ident, b: &Ident| names::compare(self.backend, Kind::Column, a, b) == Match::Same;
+        let existing = |e: &Expr, is_column: &dyn Fn(&Ident) -> bool| match strip(e) {
+            Expr::Identifier(id) => is_column(id),
+            Expr::CompoundIdentifier(p) if p.len() == 2 => is_column(&p[1]) && self.names_target(&p[0], table),
             _ => false,
         };
+        let is_tc = |i: &Ident| self.is_tc(i);
         let row_alias = ins
             .insert_alias
             .as_ref()
             .filter(|a| a.col_aliases.as_ref().is_none_or(Vec::is_empty))
-            .map(|a| last_part(&a.row_alias));
+            .and_then(|a| last_ident(&a.row_alias));
+        let is_function = |f: &sqlparser::ast::Function, name: &str| {
+            f.name.0.len() == 1 && last_ident(&f.name).is_some_and(|i| i.value.eq_ignore_ascii_case(name))
+        };
         let proposed_tenant = |e: &Expr| {
             self.is_tenant(e)
                 || match strip(e) {
-                    Expr::Function(f) if same_name(&last_part(&f.name), "values") => {
-                        matches!(function_args(f)[..], [arg] if existing(arg, self.tc()))
+                    Expr::Function(f) if is_function(f, "values") => {
+                        matches!(function_args(f)[..], [arg] if existing(arg, &is_tc))
                     }
                     Expr::CompoundIdentifier(p) if p.len() == 2 => {
-                        row_alias.as_ref().is_some_and(|r| same_name(&p[0].value, r))
-                            && same_name(&p[1].value, self.tc())
+                        row_alias.is_some_and(|r| names::compare(self.backend, Kind::Relation, &p[0], r) == Match::Same)
+                            && self.is_tc(&p[1])
                     }
                     _ => false,
                 }
         };
         let guard = |e: &Expr| {
             equalities(e).into_iter().any(|(a, b)| {
-                (existing(a, self.tc()) && proposed_tenant(b)) || (existing(b, self.tc()) && proposed_tenant(a))
+                (existing(a, &is_tc) && proposed_tenant(b)) || (existing(b, &is_tc) && proposed_tenant(a))
             })
         };
+        let own = |i: &Ident| same_column(i, col);
         match strip(value) {
-            Expr::Function(f) if same_name(&last_part(&f.name), "if") => {
+            Expr::Function(f) if is_function(f, "if") => {
                 let args = function_args(f);
-                args.len() == 3 && guard(args[0]) && existing(args[2], &col)
+                args.len() == 3 && guard(args[0]) && existing(args[2], &own)
             }
             Expr::Case { operand: None, conditions, else_result: Some(else_result), .. } => {
-                conditions.len() == 1 && guard(&conditions[0].condition) && existing(else_result, &col)
+                conditions.len() == 1 && guard(&conditions[0].condition) && existing(else_result, &own)
             }
             _ => false,
         }
@@ -328,10 +349,10 @@ impl Checker<'_> {
                 locate(self.sql, u.span()),
             );
         }
-        let tc = self.tc().to_string();
+        let tc = self.tc_sql();
         let primary = targets.first().copied();
         for a in &u.assignments {
-            if assigns(&a.target, &tc) {
+            if self.may_assign_tc(&a.target) {
                 self.problem(
                     format!("UPDATE{ctx} changes the tenant column `{tc}`: that moves rows to another tenant"),
                     format!(
@@ -342,10 +363,10 @@ impl Checker<'_> {
                 );
             }
             let written = match &a.target {
-                AssignmentTarget::ColumnName(n) if n.0.len() >= 2 => {
-                    let q = n.0[n.0.len() - 2].as_ident().map(|i| i.value.to_ascii_lowercase()).unwrap_or_default();
-                    level.sources.iter().position(|s| same_name(&s.binding, &q))
-                }
+                AssignmentTarget::ColumnName(n) if n.0.len() >= 2 => match n.0[n.0.len() - 2].as_ident() {
+                    Some(q) => level.sources.iter().position(|s| self.names_target(q, s)),
+                    None => primary,
+                },
                 // MySQL's multi-table UPDATE writes a bare column to whichever of its
                 // tables has one of that name, which tenantry cannot see.
                 AssignmentTarget::ColumnName(n) if targets.len() > 1 => {
@@ -404,17 +425,20 @@ impl Checker<'_> {
         let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &d.from;
         // MySQL's `DELETE FROM i USING invoices i JOIN ...` names its targets in FROM and
         // its tables in USING: a bare FROM name that USING binds is a target, not a table.
-        let using_bindings: Vec<String> = d.using.iter().flatten().flat_map(bindings).collect();
-        let mut named_targets: Vec<String> = d.tables.iter().map(last_part).collect();
+        let using_bindings: Vec<&Ident> = d.using.iter().flatten().flat_map(bindings).collect();
+        let mut named_targets: Vec<&Ident> = d.tables.iter().filter_map(last_ident).collect();
         let mut first = None;
         for twj in from {
             if let TableFactor::Table { name, alias: None, args: None, .. } = &twj.relation
                 && twj.joins.is_empty()
                 && name.0.len() == 1
-                && using_bindings.contains(&last_part(name))
+                && let Some(target) = last_ident(name)
+                && using_bindings
+                    .iter()
+                    .any(|b| names::compare(self.backend, Kind::Relation, b, target) != Match::Different)
             {
                 self.seen(name);
-                named_targets.push(last_part(name));
+                named_targets.push(target);
                 continue;
             }
             let added = self.table_with_joins(&mut level, twj, outer, ctx, "DELETE FROM");
@@ -428,7 +452,7 @@ impl Checker<'_> {
         let targets: Vec<usize> = if named_targets.is_empty() {
             first.into_iter().collect()
         } else {
-            named_targets.iter().filter_map(|t| level.sources.iter().position(|s| same_name(&s.binding, t))).collect()
+            named_targets.iter().filter_map(|t| level.sources.iter().position(|s| self.names_target(t, s))).collect()
         };
         for t in targets {
             if matches!(level.sources[t].kind, SourceKind::Shared) {
@@ -462,12 +486,12 @@ impl Checker<'_> {
 }
 
 /// The names the tables of a FROM item are qualified with (alias, else table name).
-pub(super) fn bindings(twj: &TableWithJoins) -> Vec<String> {
+pub(super) fn bindings(twj: &TableWithJoins) -> Vec<&Ident> {
     std::iter::once(&twj.relation)
         .chain(twj.joins.iter().map(|j| &j.relation))
         .flat_map(|factor| match factor {
             TableFactor::Table { name, alias, .. } => {
-                vec![alias.as_ref().map_or_else(|| last_part(name), |a| a.name.value.to_ascii_lowercase())]
+                alias.as_ref().map(|a| &a.name).or_else(|| last_ident(name)).into_iter().collect()
             }
             TableFactor::NestedJoin { table_with_joins, .. } => bindings(table_with_joins),
             _ => Vec::new(),

@@ -89,12 +89,18 @@ pub(super) fn lossless_cast(ty: &DataType, backend: Backend) -> bool {
         }
 }
 
-pub(super) fn column_name(e: &Expr) -> Option<String> {
+/// The column a bare or qualified reference names.
+pub(super) fn column_ident(e: &Expr) -> Option<&Ident> {
     match strip(e) {
-        Expr::Identifier(id) => Some(id.value.to_ascii_lowercase()),
-        Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.to_ascii_lowercase()),
+        Expr::Identifier(id) => Some(id),
+        Expr::CompoundIdentifier(parts) => parts.last(),
         _ => None,
     }
+}
+
+/// The last part of an object name, when it is an identifier.
+pub(super) fn last_ident(name: &ObjectName) -> Option<&Ident> {
+    name.0.last().and_then(|p| p.as_ident())
 }
 
 /// A name as the user means it, without the quotes (`"Invoices"`, `` `invoices` ``) that
@@ -109,13 +115,6 @@ pub(super) fn last_part(name: &ObjectName) -> String {
         .and_then(|p| p.as_ident())
         .map(|i| i.value.to_ascii_lowercase())
         .unwrap_or_else(|| name.to_string().to_ascii_lowercase())
-}
-
-pub(super) fn assigns(target: &AssignmentTarget, column: &str) -> bool {
-    match target {
-        AssignmentTarget::ColumnName(n) => same_name(&last_part(n), column),
-        AssignmentTarget::Tuple(names) => names.iter().any(|n| same_name(&last_part(n), column)),
-    }
 }
 
 /// Whether `e` mentions a column named `column`, however qualified.
@@ -199,18 +198,21 @@ pub(super) fn function_arg_exprs(a: &sqlparser::ast::FunctionArg) -> Option<&Exp
 }
 
 /// Whether `body` reads a table (or CTE) called `name`, anywhere inside.
-pub(super) fn reads_relation(body: &SetExpr, name: &str) -> bool {
-    struct Reads<'a>(&'a str, bool);
+pub(super) fn reads_relation(body: &SetExpr, name: &Ident, backend: Backend) -> bool {
+    struct Reads<'a>(&'a Ident, Backend, bool);
     impl Visitor for Reads<'_> {
         type Break = ();
         fn pre_visit_relation(&mut self, r: &ObjectName) -> ControlFlow<()> {
-            self.1 |= r.0.len() == 1 && same_name(&last_part(r), self.0);
+            // A name that may be the CTE's (by case rules) counts as reading it: the
+            // branch is then not taken as a base case of the induction.
+            self.2 |= r.0.len() == 1
+                && last_ident(r).is_some_and(|i| names::compare(self.1, Kind::Relation, i, self.0) != Match::Different);
             ControlFlow::Continue(())
         }
     }
-    let mut v = Reads(name, false);
+    let mut v = Reads(name, backend, false);
     let _ = body.visit(&mut v);
-    v.1
+    v.2
 }
 
 pub(super) fn flatten_set_operation<'a>(e: &'a SetExpr, out: &mut Vec<&'a SetExpr>, op_name: &mut &'static str) {
@@ -228,47 +230,42 @@ pub(super) fn flatten_set_operation<'a>(e: &'a SetExpr, out: &mut Vec<&'a SetExp
     }
 }
 
+/// The output of a set operation: the first branch names the columns, and a column
+/// holds the tenant when it does in every branch, position by position (the names of
+/// later branches do not matter to the database).
 pub(super) fn intersect(outputs: Vec<Output>) -> Output {
     let mut iter = outputs.into_iter();
     let Some(first) = iter.next() else { return Output::default() };
-    iter.fold(first, |acc, o| Output {
-        tenant_names: acc.tenant_names.into_iter().filter(|n| o.tenant_names.contains(n)).collect(),
-        positions: match (acc.positions, o.positions) {
-            (Some(a), Some(b)) if a.len() == b.len() => Some(a.iter().zip(&b).map(|(x, y)| *x && *y).collect()),
-            _ => None,
-        },
-    })
+    let positions = iter.try_fold(first.positions, |acc, o| match (acc, o.positions) {
+        (Some(a), Some(b)) if a.len() == b.len() => {
+            Some(Some(a.into_iter().zip(b).map(|((name, x), (_, y))| (name, x && y)).collect()))
+        }
+        _ => None,
+    });
+    match positions {
+        Some(Some(positions)) => Output::from_positions(positions),
+        // A wildcard in some branch: which position holds what is unknown.
+        _ => Output::default(),
+    }
 }
 
-/// Applies a `name(col, ...)` column list of a CTE or derived table to its output.
-pub(super) fn renamed<C: AliasColumn>(out: Output, columns: &[C]) -> Vec<String> {
+/// Applies a `name(col, ...)` column list of a CTE or derived table to its output: the
+/// list renames the first columns, position by position.
+pub(super) fn renamed(out: Output, columns: &[Ident], backend: Backend) -> Output {
     if columns.is_empty() {
-        return out.tenant_names;
+        return out;
     }
     match out.positions {
-        Some(p) => columns
-            .iter()
-            .zip(p)
-            .filter(|(_, tenant)| *tenant)
-            .map(|(c, _)| c.column_name().to_ascii_lowercase())
-            .collect(),
-        None => Vec::new(),
-    }
-}
-
-pub(super) trait AliasColumn {
-    fn column_name(&self) -> &str;
-}
-
-impl AliasColumn for sqlparser::ast::TableAliasColumnDef {
-    fn column_name(&self) -> &str {
-        &self.name.value
-    }
-}
-
-impl AliasColumn for sqlparser::ast::Ident {
-    fn column_name(&self) -> &str {
-        &self.value
+        Some(p) => {
+            let positions = p
+                .into_iter()
+                .enumerate()
+                .map(|(i, (name, tenant))| (columns.get(i).map(|c| names::stored(backend, c)).or(name), tenant))
+                .collect();
+            Output::from_positions(positions)
+        }
+        // After a wildcard the positions are unknown, and so is what the new names hold.
+        None => Output::default(),
     }
 }
 

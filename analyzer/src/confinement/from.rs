@@ -54,7 +54,9 @@ impl Checker<'_> {
                         join_sources: right.clone(),
                     });
                 }
-                JoinConstraint::Using(columns) if columns.iter().any(|c| same_name(&last_part(c), self.tc())) => {
+                JoinConstraint::Using(columns)
+                    if columns.iter().any(|c| last_ident(c).is_some_and(|i| self.is_tc(i))) =>
+                {
                     // The sides' tenant columns are equal. Each side shows one tenant column
                     // to the join (a source already merged into another shows none).
                     let (l, r) = (self.tenant_column_sources(&left, level), self.tenant_column_sources(&right, level));
@@ -102,42 +104,110 @@ impl Checker<'_> {
         match factor {
             TableFactor::Table { name, alias, args, .. } => {
                 self.seen(name);
+                let parts: Vec<Ident> = name.0.iter().filter_map(|p| p.as_ident().cloned()).collect();
+                let Some(last) = parts.last().filter(|_| parts.len() == name.0.len()) else {
+                    self.problem(
+                        format!("table `{name}`{ctx} has a name tenantry cannot resolve"),
+                        "name the table plainly (`schema.table`)".to_string(),
+                        locate(self.sql, name.span()),
+                    );
+                    return Vec::new();
+                };
                 let table = last_part(name);
-                let binding = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or(table.clone());
+                let (binding, path) = match alias {
+                    Some(a) => (names::stored(self.backend, &a.name), Vec::new()),
+                    None => (
+                        names::stored(self.backend, last),
+                        parts.iter().map(|p| names::stored(self.backend, p)).collect(),
+                    ),
+                };
                 let display = match alias {
                     Some(a) => format!("{} {}", unquoted(name), a.name.value),
                     None => unquoted(name),
                 };
-                let span = name.0.last().and_then(|p| p.as_ident()).and_then(|i| locate(self.sql, i.span));
-                let kind = if args.is_some() {
-                    if let Some(args) = args {
-                        let what = format!("table function `{table}`");
-                        level.exprs.extend(args.args.iter().flat_map(function_arg_exprs).map(|e| (e, what.clone())));
-                    }
-                    self.table_function(name, ctx, span)
-                } else if name.0.len() == 1
-                    && let Some(cols) = self.cte_columns(&table)
-                {
-                    SourceKind::Derived(cols)
-                } else if self.schema.is_shared(&table) {
-                    SourceKind::Shared
+                let span = locate(self.sql, last.span);
+                let alias_columns: Vec<Ident> = alias.iter().flat_map(|a| &a.columns).map(|c| c.name.clone()).collect();
+                // An UPDATE or DELETE writes a base table: a CTE of that name is not it.
+                let dml_target = matches!(clause, "UPDATE" | "DELETE FROM");
+                let cte = if args.is_some() || parts.len() > 1 || dml_target { CteRef::Base } else { self.cte(last) };
+                let (kind, columns) = if let Some(args) = args {
+                    let what = format!("table function `{table}`");
+                    level.exprs.extend(args.args.iter().flat_map(function_arg_exprs).map(|e| (e, what.clone())));
+                    (self.table_function(name, ctx, span), None)
                 } else {
-                    SourceKind::Owned
+                    match cte {
+                        CteRef::Cte(out) => {
+                            let out = renamed(out, &alias_columns, self.backend);
+                            (SourceKind::Derived(out.tenant_names.clone()), out.names())
+                        }
+                        CteRef::Uncertain => {
+                            self.problem(
+                                format!("`{display}`{ctx} may name a CTE or the table of that name: MySQL compares table names with or without case depending on the server's `lower_case_table_names`"),
+                                "spell the name exactly as the CTE is named, or rename the CTE so that it differs from every table name in more than case".to_string(),
+                                span,
+                            );
+                            (SourceKind::Shared, None)
+                        }
+                        CteRef::Base => match self.relation_kind(&parts) {
+                            RelationKind::Catalog => {
+                                self.problem(
+                                    format!("`{display}`{ctx} is a system catalog or statistics table: it describes (and may show samples of) every tenant's data"),
+                                    "read the tenant's own tables instead, or move the statement to an `#[unscoped(reason = \"...\")]` method".to_string(),
+                                    span,
+                                );
+                                (SourceKind::Shared, None)
+                            }
+                            RelationKind::Shared => (SourceKind::Shared, None),
+                            RelationKind::Owned => {
+                                if !alias_columns.is_empty() {
+                                    self.problem(
+                                        format!("`{}`{ctx} renames the columns of `{}` by position: tenantry does not know the table's column order, so it cannot tell which name is the tenant column", unquoted(name), display),
+                                        format!("drop the column list after the alias and rename columns in the select list (`{}.col AS x`)", alias.as_ref().map_or(String::new(), |a| a.name.to_string())),
+                                        span,
+                                    );
+                                }
+                                (SourceKind::Owned, None)
+                            }
+                        },
+                    }
                 };
-                level.sources.push(Source { binding, display, clause, kind, span, confined: false, merged: false });
+                let confined = false;
+                level.sources.push(Source {
+                    binding,
+                    path,
+                    columns,
+                    display,
+                    clause,
+                    kind,
+                    span,
+                    confined,
+                    merged: false,
+                });
             }
             TableFactor::Derived { lateral, subquery, alias, .. } => {
-                let binding = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or_default();
+                let binding = alias.as_ref().map(|a| names::stored(self.backend, &a.name)).unwrap_or_default();
                 let display = alias.as_ref().map(|a| a.name.value.clone()).unwrap_or_else(|| "(subquery)".into());
-                let kind = if *lateral {
+                let alias_columns: Vec<Ident> = alias.iter().flat_map(|a| &a.columns).map(|c| c.name.clone()).collect();
+                let (kind, columns) = if *lateral {
                     level.lateral.push((idx, subquery));
-                    SourceKind::Derived(Vec::new())
+                    (SourceKind::Derived(Vec::new()), None)
                 } else {
                     let out = self.query(subquery, outer, &format!(" in derived table `{display}`{ctx}"));
-                    SourceKind::Derived(renamed(out, alias.as_ref().map(|a| a.columns.as_slice()).unwrap_or(&[])))
+                    let out = renamed(out, &alias_columns, self.backend);
+                    (SourceKind::Derived(out.tenant_names.clone()), out.names())
                 };
                 let span = locate(self.sql, subquery.span());
-                level.sources.push(Source { binding, display, clause, kind, span, confined: true, merged: false });
+                level.sources.push(Source {
+                    binding,
+                    path: Vec::new(),
+                    columns,
+                    display,
+                    clause,
+                    kind,
+                    span,
+                    confined: true,
+                    merged: false,
+                });
             }
             TableFactor::Function { name, args, alias, .. } => {
                 let table = last_part(name);
@@ -145,9 +215,19 @@ impl Checker<'_> {
                 level.exprs.extend(args.iter().flat_map(function_arg_exprs).map(|e| (e, what.clone())));
                 let span = locate(self.sql, name.span());
                 let kind = self.table_function(name, ctx, span);
-                let binding = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or(table.clone());
+                let binding = match alias {
+                    Some(a) => names::stored(self.backend, &a.name),
+                    None => name
+                        .0
+                        .last()
+                        .and_then(|p| p.as_ident())
+                        .map(|i| names::stored(self.backend, i))
+                        .unwrap_or_default(),
+                };
                 level.sources.push(Source {
                     binding,
+                    path: Vec::new(),
+                    columns: None,
                     display: table,
                     clause,
                     kind,
@@ -158,9 +238,11 @@ impl Checker<'_> {
             }
             TableFactor::UNNEST { alias, array_exprs, .. } => {
                 level.exprs.extend(array_exprs.iter().map(|e| (e, "UNNEST".to_string())));
-                let binding = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or_default();
+                let binding = alias.as_ref().map(|a| names::stored(self.backend, &a.name)).unwrap_or_default();
                 level.sources.push(Source {
                     binding,
+                    path: Vec::new(),
+                    columns: None,
                     display: "UNNEST(...)".into(),
                     clause,
                     kind: SourceKind::Function,

@@ -32,14 +32,16 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AssignmentTarget, BinaryOperator, ConflictTarget, Cte, DataType, Delete, Expr, FromTable, GroupByExpr, InTarget,
-    Insert, JoinConstraint, JoinOperator, LimitClause, ObjectName, OnConflictAction, OnInsert, Query, Select,
+    AssignmentTarget, BinaryOperator, ConflictTarget, Cte, DataType, Delete, Expr, FromTable, GroupByExpr, Ident,
+    InTarget, Insert, JoinConstraint, JoinOperator, LimitClause, ObjectName, OnConflictAction, OnInsert, Query, Select,
     SelectItem, SelectItemQualifiedWildcardKind, SetExpr, SetOperator, Spanned, SqliteOnConflict, Statement,
     TableFactor, TableObject, TableWithJoins, Update, UpdateTableFromKind, Value, Visit, Visitor,
 };
 use sqlparser::tokenizer::{Location, Span};
 
+use crate::names::{self, Kind, Match};
 use crate::{Backend, Schema, StatementKind, TENANT_PLACEHOLDER, Violation, same_name};
+use scope::{CteRef, Ref, RelationKind};
 
 mod dml;
 mod expr;
@@ -110,8 +112,15 @@ pub(crate) fn check(
 /// table function.
 #[derive(Debug, Clone)]
 struct Source {
-    /// The name columns are qualified with (alias, else table name), lower case.
+    /// The name columns are qualified with (alias, else table name), as the database
+    /// stores it (see [`names::stored`]); empty for a derived table without alias.
     binding: String,
+    /// A base table's name as written, each part as stored (`public.invoices`), when it
+    /// has no alias: what a `schema.table.column` reference qualifies.
+    path: Vec<String>,
+    /// Every column name it has (as stored), when known; `None` for a base table (only
+    /// its tenant column is known) and a query whose columns are not all named.
+    columns: Option<Vec<String>>,
     /// What to call it in a message: `customers c`.
     display: String,
     /// The clause it was introduced by: `FROM`, `LEFT JOIN`, ...
@@ -130,8 +139,8 @@ enum SourceKind {
     Owned,
     /// A shared base table: readable by everyone.
     Shared,
-    /// A CTE reference or derived table, confined by its own analysis; the names are its
-    /// output columns that provably hold the tenant.
+    /// A CTE reference or derived table, confined by its own analysis; the names (as
+    /// stored) are its output columns that provably hold the tenant.
     Derived(Vec<String>),
     /// A table function that reads no table.
     Function,
@@ -167,17 +176,32 @@ struct Level<'a> {
 }
 
 struct CteInfo {
+    /// The CTE's name as stored.
     name: String,
-    tenant_columns: Vec<String>,
+    out: Output,
 }
 
-/// Whether a query's output columns hold the tenant, for derived tables and CTEs.
+/// A query's output columns and which of them hold the tenant, for derived tables, CTEs
+/// and `INSERT ... SELECT`.
 #[derive(Debug, Clone, Default)]
 struct Output {
-    /// Output column names that provably equal the tenant.
+    /// Output column names (as stored) that provably equal the tenant.
     tenant_names: Vec<String>,
-    /// Per position, whether it provably equals the tenant; `None` after a wildcard.
-    positions: Option<Vec<bool>>,
+    /// Per position: the column's name (`None` when the database makes one up, as for
+    /// `count(*)`) and whether it provably equals the tenant; `None` after a wildcard.
+    positions: Option<Vec<(Option<String>, bool)>>,
+}
+
+impl Output {
+    fn from_positions(positions: Vec<(Option<String>, bool)>) -> Output {
+        let tenant_names = positions.iter().filter(|(_, t)| *t).filter_map(|(n, _)| n.clone()).collect();
+        Output { tenant_names, positions: Some(positions) }
+    }
+
+    /// The names of every column, when all are known.
+    fn names(&self) -> Option<Vec<String>> {
+        self.positions.as_ref()?.iter().map(|(n, _)| n.clone()).collect()
+    }
 }
 
 struct Checker<'s> {

@@ -53,6 +53,32 @@ pub(super) const SQL_TEXT: &str = "runs SQL given as text";
 pub(super) const BY_NAME: &str = "reads whole tables given by name";
 pub(super) const QUERY_TABLES: &str = "query the tables themselves, each confined with its tenant column `= :tenant`";
 
+/// Whether a table name is one of the database's catalogs or statistics (`pg_stats`,
+/// `information_schema.tables`, `sqlite_master`, `mysql.user`): never tenant data, never
+/// shared, since they describe and sample every tenant's rows.
+pub(super) fn is_catalog(backend: Backend, parts: &[Ident]) -> bool {
+    let lower: Vec<String> = parts.iter().map(|p| p.value.to_lowercase()).collect();
+    let schema = lower.len().checked_sub(2).map(|i| lower[i].as_str());
+    let name = lower.last().map(String::as_str).unwrap_or("");
+    match backend {
+        // pg_catalog comes first in every search path, so an unqualified `pg_*` name is
+        // the catalog's.
+        Backend::Postgres => {
+            matches!(schema, Some("pg_catalog" | "information_schema" | "pg_toast")) || name.starts_with("pg_")
+        }
+        Backend::MySql => {
+            matches!(schema, Some("information_schema" | "mysql" | "performance_schema" | "sys"))
+                || name == "information_schema"
+        }
+        // Names starting with `sqlite_` are reserved for SQLite's own tables.
+        Backend::Sqlite => {
+            name.starts_with("sqlite_")
+                || name == "dbstat"
+                || matches!(schema, Some("temp") if name.starts_with("sqlite_"))
+        }
+    }
+}
+
 impl Checker<'_> {
     // ----- the safety net ----------------------------------------------------------
 

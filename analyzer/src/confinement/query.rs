@@ -9,24 +9,24 @@ impl Checker<'_> {
         self.ctes.push(Vec::new());
         if let Some(with) = &q.with {
             for cte in &with.cte_tables {
-                let name = cte.alias.name.value.to_ascii_lowercase();
+                let name = names::stored(self.backend, &cte.alias.name);
                 let cte_ctx = format!(" in CTE `{}`", cte.alias.name.value);
+                let columns: Vec<Ident> = cte.alias.columns.iter().map(|c| c.name.clone()).collect();
                 if with.recursive {
                     // Checked for real under the assumption the induction proved, which
                     // is also what the rest of the statement may rely on.
-                    let tenant_columns = self.recursive_tenant_columns(cte, outer, &cte_ctx);
-                    self.ctes.last_mut().unwrap().push(CteInfo { name, tenant_columns });
+                    let out = self.recursive_output(cte, &columns, outer, &cte_ctx);
+                    self.ctes.last_mut().unwrap().push(CteInfo { name, out });
                     self.query(&cte.query, outer, &cte_ctx);
                 } else {
                     let out = self.query(&cte.query, outer, &cte_ctx);
-                    self.ctes
-                        .last_mut()
-                        .unwrap()
-                        .push(CteInfo { name, tenant_columns: renamed(out, &cte.alias.columns) });
+                    let out = renamed(out, &columns, self.backend);
+                    self.ctes.last_mut().unwrap().push(CteInfo { name, out });
                 }
             }
         }
-        let out = self.set_expr(&q.body, outer, ctx);
+        // A plain SELECT's ORDER BY and LIMIT see its FROM first (the nearest scope
+        // wins); after a set operation they see only its output, so the enclosing scopes.
         let mut tail: Vec<Query> = Vec::new();
         if let Some(order_by) = &q.order_by {
             tail.extend(subqueries(order_by));
@@ -34,35 +34,55 @@ impl Checker<'_> {
         if let Some(limit) = &q.limit_clause {
             tail.extend(subqueries(limit));
         }
-        for sub in &tail {
-            self.query(sub, outer, &format!(" in a subquery of ORDER BY/LIMIT{ctx}"));
+        if let Some(fetch) = &q.fetch {
+            tail.extend(subqueries(fetch));
         }
+        let out = match q.body.as_ref() {
+            SetExpr::Select(s) => self.select(s, outer, ctx, &tail),
+            body => {
+                let out = self.set_expr(body, outer, ctx);
+                for sub in &tail {
+                    self.query(sub, outer, &format!(" in a subquery of ORDER BY/LIMIT{ctx}"));
+                }
+                out
+            }
+        };
         self.ctes.pop();
         out
     }
 
-    /// The columns of a recursive CTE that hold the tenant, by induction: its
-    /// non-recursive branches hold the tenant in some columns; assuming the rows read back
-    /// from the CTE do too, the recursive branches must keep them. A column that a branch
-    /// does not keep is dropped from the assumption, until the assumption holds. The dry
-    /// runs report nothing: the caller checks the CTE for real with the result.
-    pub(super) fn recursive_tenant_columns(&mut self, cte: &Cte, outer: &[&[Source]], ctx: &str) -> Vec<String> {
-        let name = cte.alias.name.value.to_ascii_lowercase();
+    /// The output of a recursive CTE, by induction: its non-recursive branches hold the
+    /// tenant in some columns; assuming the rows read back from the CTE do too, the
+    /// recursive branches must keep them. A column that a branch does not keep is dropped
+    /// from the assumption, until the assumption holds. The dry runs report nothing: the
+    /// caller checks the CTE for real with the result.
+    pub(super) fn recursive_output(&mut self, cte: &Cte, columns: &[Ident], outer: &[&[Source]], ctx: &str) -> Output {
+        let name = names::stored(self.backend, &cte.alias.name);
+        let backend = self.backend;
         let before = self.problems.len();
         let mut branches = Vec::new();
         flatten_set_operation(&cte.query.body, &mut branches, &mut "UNION");
-        let base: Vec<Output> =
-            branches.into_iter().filter(|b| !reads_relation(b, &name)).map(|b| self.set_expr(b, outer, ctx)).collect();
-        let mut assumed = if base.is_empty() { Vec::new() } else { renamed(intersect(base), &cte.alias.columns) };
+        let base: Vec<Output> = branches
+            .into_iter()
+            .filter(|b| !reads_relation(b, &cte.alias.name, backend))
+            .map(|b| self.set_expr(b, outer, ctx))
+            .collect();
+        let mut assumed =
+            if base.is_empty() { Output::default() } else { renamed(intersect(base), columns, self.backend) };
         loop {
-            self.ctes.last_mut().unwrap().push(CteInfo { name: name.clone(), tenant_columns: assumed.clone() });
-            let kept = renamed(self.query(&cte.query, outer, ctx), &cte.alias.columns);
+            self.ctes.last_mut().unwrap().push(CteInfo { name: name.clone(), out: assumed.clone() });
+            let kept = renamed(self.query(&cte.query, outer, ctx), columns, self.backend);
             self.ctes.last_mut().unwrap().pop();
-            let before_len = assumed.len();
-            assumed.retain(|c| kept.contains(c));
-            if assumed.len() == before_len {
+            let next = match (&assumed.positions, &kept.positions) {
+                (Some(a), Some(k)) if a.len() == k.len() => {
+                    Output::from_positions(a.iter().zip(k).map(|((n, x), (_, y))| (n.clone(), *x && *y)).collect())
+                }
+                _ => Output::default(),
+            };
+            if next.tenant_names == assumed.tenant_names {
                 break;
             }
+            assumed = next;
         }
         self.problems.truncate(before);
         assumed
@@ -70,7 +90,7 @@ impl Checker<'_> {
 
     pub(super) fn set_expr(&mut self, body: &SetExpr, outer: &[&[Source]], ctx: &str) -> Output {
         match body {
-            SetExpr::Select(s) => self.select(s, outer, ctx),
+            SetExpr::Select(s) => self.select(s, outer, ctx, &[]),
             SetExpr::Query(q) => self.query(q, outer, ctx),
             SetExpr::SetOperation { .. } => {
                 let mut branches = Vec::new();
@@ -98,22 +118,31 @@ impl Checker<'_> {
                 self.statement(s, outer, ctx)
             }
             SetExpr::Table(t) => {
-                let name = t.table_name.as_ref().map(|i| i.value.clone()).unwrap_or_default();
+                let Some(table) = &t.table_name else { return Output::default() };
                 // `TABLE schema.name` is the base table, never a CTE of that name.
-                let cte = t.schema_name.is_none() && self.cte_columns(&name).is_some();
-                if !cte && !self.schema.is_shared(&name) {
-                    self.problem(
+                let path: Vec<Ident> = t.schema_name.iter().chain([table]).cloned().collect();
+                let name = path.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(".");
+                let cte = match t.schema_name {
+                    None => self.cte(table),
+                    Some(_) => CteRef::Base,
+                };
+                match cte {
+                    CteRef::Cte(out) => return out,
+                    CteRef::Base if self.relation_kind(&path) == RelationKind::Shared => {}
+                    CteRef::Base | CteRef::Uncertain => self.problem(
                         format!("`TABLE {name}`{ctx} reads every tenant's rows"),
-                        format!("write `SELECT * FROM {name} WHERE {} = :tenant`", self.tc()),
+                        format!("write `SELECT * FROM {name} WHERE {} = :tenant`", self.tc_sql()),
                         None,
-                    );
+                    ),
                 }
                 Output::default()
             }
         }
     }
 
-    pub(super) fn select(&mut self, select: &Select, outer: &[&[Source]], ctx: &str) -> Output {
+    /// A SELECT, with the subqueries of its query's ORDER BY and LIMIT (`tail`), which see
+    /// its FROM.
+    pub(super) fn select(&mut self, select: &Select, outer: &[&[Source]], ctx: &str, tail: &[Query]) -> Output {
         let mut level = Level::default();
         for (n, twj) in select.from.iter().enumerate() {
             let clause = if n == 0 { "FROM" } else { "FROM (comma join)" };
@@ -151,6 +180,9 @@ impl Checker<'_> {
             let where_ctx = format!(" in a subquery{ctx}");
             self.query(&sub, &chain, &where_ctx);
         }
+        for sub in tail {
+            self.query(sub, &chain, &format!(" in a subquery of ORDER BY/LIMIT{ctx}"));
+        }
 
         self.output(&select.projection, &level, outer)
     }
@@ -167,11 +199,11 @@ impl Checker<'_> {
         }
     }
 
-    /// The output columns of a SELECT that hold the tenant.
+    /// The output columns of a SELECT: their names, and which hold the tenant.
     pub(super) fn output(&self, projection: &[SelectItem], level: &Level<'_>, outer: &[&[Source]]) -> Output {
         let mut out = Output { tenant_names: Vec::new(), positions: Some(Vec::new()) };
         let wildcard_of = |s: &Source, names: &mut Vec<String>| match &s.kind {
-            SourceKind::Owned if s.confined => names.push(self.tc().to_ascii_lowercase()),
+            SourceKind::Owned if s.confined => names.push(self.tc().to_string()),
             SourceKind::Derived(cols) => names.extend(cols.iter().cloned()),
             _ => {}
         };
@@ -179,20 +211,22 @@ impl Checker<'_> {
             match item {
                 SelectItem::UnnamedExpr(e) => {
                     let anchored = self.is_anchor(e, level, outer);
-                    if anchored && let Some(name) = column_name(e) {
-                        out.tenant_names.push(name);
+                    let name = column_ident(e).map(|i| names::stored(self.backend, i));
+                    if anchored && let Some(name) = &name {
+                        out.tenant_names.push(name.clone());
                     }
                     if let Some(p) = &mut out.positions {
-                        p.push(anchored);
+                        p.push((name, anchored));
                     }
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
                     let anchored = self.is_anchor(expr, level, outer);
+                    let name = names::stored(self.backend, alias);
                     if anchored {
-                        out.tenant_names.push(alias.value.to_ascii_lowercase());
+                        out.tenant_names.push(name.clone());
                     }
                     if let Some(p) = &mut out.positions {
-                        p.push(anchored);
+                        p.push((Some(name), anchored));
                     }
                 }
                 SelectItem::ExprWithAliases { .. } => out.positions = None,
@@ -204,14 +238,17 @@ impl Checker<'_> {
                 }
                 SelectItem::QualifiedWildcard(kind, _) => {
                     if let SelectItemQualifiedWildcardKind::ObjectName(name) = kind
-                        && let Some(s) = level.sources.iter().find(|s| same_name(&s.binding, &last_part(name)))
+                        && let Some(Ref::At { depth: 0, idx, .. }) = self.qualified_source(name, level)
                     {
-                        wildcard_of(s, &mut out.tenant_names);
+                        wildcard_of(&level.sources[idx], &mut out.tenant_names);
                     }
                     out.positions = None;
                 }
             }
         }
+        // A name that two output columns share is ambiguous to whoever reads it.
+        let all: Vec<&String> = out.positions.iter().flatten().filter_map(|(n, _)| n.as_ref()).collect();
+        out.tenant_names.retain(|n| all.iter().filter(|m| *m == &n).count() <= 1);
         out
     }
 }
