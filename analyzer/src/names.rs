@@ -57,7 +57,7 @@ pub(crate) fn compare(backend: Backend, kind: Kind, a: &Ident, b: &Ident) -> Mat
     compare_values(backend, kind, &stored(backend, a), &stored(backend, b))
 }
 
-fn compare_values(backend: Backend, kind: Kind, a: &str, b: &str) -> Match {
+pub(crate) fn compare_values(backend: Backend, kind: Kind, a: &str, b: &str) -> Match {
     if a == b {
         return Match::Same;
     }

@@ -91,7 +91,7 @@ fn tenant_condition_under_or_in_on_does_not_confine() {
          WHERE i.tenant_id = :tenant",
     )
     .problem(&["table `customers c`", "in JOIN", "under OR"])
-    .fix(&["in the JOIN ON of `customers c`: `c.tenant_id = i.tenant_id AND (c.tenant_id = i.tenant_id OR c.public)`"]);
+    .fix(&["in the JOIN ON of `customers c`: write `c.tenant_id = :tenant AND (c.tenant_id = i.tenant_id OR c.public)`"]);
 }
 
 #[test]
@@ -121,7 +121,7 @@ fn where_condition_is_explained_before_an_on_that_does_not_filter() {
     )
     .count(2)
     .problem(&["table `invoices i`", "`i.tenant_id = :tenant OR c.id IS NULL` is under OR"])
-    .fix(&["confine outside the OR in the WHERE clause: `i.tenant_id = :tenant AND (i.tenant_id = :tenant OR c.id IS NULL)`"]);
+    .fix(&["confine outside the OR in the WHERE clause: write `i.tenant_id = :tenant AND (i.tenant_id = :tenant OR c.id IS NULL)`"]);
 }
 
 #[test]

@@ -100,7 +100,7 @@ fn tenant_column_not_null_does_not_confine() {
 fn or_branch_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = :tenant OR id = :id")
         .problem(&["table `invoices`", "in FROM", "under OR", "other tenants"])
-        .fix(&["confine outside the OR in the WHERE clause: `tenant_id = :tenant AND ("]);
+        .fix(&["confine outside the OR in the WHERE clause: write `tenant_id = :tenant AND ("]);
 }
 
 #[test]
@@ -108,14 +108,14 @@ fn or_of_the_same_tenant_condition_is_still_refused() {
     // Logically confined, but the rule is syntactic: only a top-level AND-conjunct counts.
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = :tenant OR tenant_id = :tenant")
         .problem(&["`invoices`", "under OR"])
-        .fix(&["confine outside the OR in the WHERE clause: `tenant_id = :tenant AND ("]);
+        .fix(&["confine outside the OR in the WHERE clause: write `tenant_id = :tenant AND ("]);
 }
 
 #[test]
 fn tenant_condition_inside_parenthesised_or_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE id = :id AND (tenant_id = :tenant OR :admin)")
         .problem(&["`invoices`", "`tenant_id = :tenant OR :admin` is under OR"])
-        .fix(&["confine outside the OR in the WHERE clause: `tenant_id = :tenant AND ("]);
+        .fix(&["confine outside the OR in the WHERE clause: write `tenant_id = :tenant AND ("]);
 }
 
 #[test]
@@ -333,7 +333,8 @@ fn row_value_equality_confines_each_pair() {
     safe(PG_SQLITE, "SELECT id FROM invoices WHERE (tenant_id, id) = (:tenant, :id)");
     leak(PG_SQLITE, "SELECT id FROM invoices WHERE (tenant_id, id) = (:org, :id)")
         .problem(&["`invoices`", "other than `:tenant`"])
-        .fix(&["with `tenant_id = :tenant`"]);
+        // The pair with `id` says more than which tenant: it is kept.
+        .fix(&["keep the condition and add `AND tenant_id = :tenant`"]);
 }
 
 #[test]

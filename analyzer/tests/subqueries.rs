@@ -99,7 +99,7 @@ fn scalar_subquery_comparing_the_tenant_column_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = (SELECT tenant_id FROM customers WHERE id = :customer)")
         .count(2)
         .problem(&["table `invoices`", "in FROM", "a subquery's result"])
-        .fix(&["with `tenant_id = :tenant`"]);
+        .fix(&["keep the condition and add `AND tenant_id = :tenant`"]);
 }
 
 #[test]
@@ -107,7 +107,7 @@ fn tenant_column_in_a_subquery_does_not_confine() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id IN (SELECT tenant_id FROM customers WHERE tenant_id = :tenant)")
         .count(1)
         .problem(&["table `invoices`", "admits whatever the subquery returns"])
-        .fix(&["with `tenant_id = :tenant`"]);
+        .fix(&["keep the condition and add `AND tenant_id = :tenant`"]);
 }
 
 #[test]

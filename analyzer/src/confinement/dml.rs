@@ -194,7 +194,7 @@ impl Checker<'_> {
     }
 
     pub(super) fn insert_source(&mut self, source: &Query, pos: usize, table: &str, outer: &[&[Source]], ctx: &str) {
-        let tc = self.tc().to_string();
+        let tc = self.tc_sql();
         if let SetExpr::Values(values) = source.body.as_ref()
             && source.with.is_none()
         {

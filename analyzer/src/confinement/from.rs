@@ -284,7 +284,7 @@ impl Checker<'_> {
         } else {
             self.problem(
                 format!("table function `{}`{ctx} may read any tenant's rows and cannot be checked", unquoted(function)),
-                format!("select from the tables themselves, confined with `{} = :tenant`, or move the call to an `#[unscoped(reason = \"...\")]` method", self.tc()),
+                format!("select from the tables themselves, confined with `{} = :tenant`, or move the call to an `#[unscoped(reason = \"...\")]` method", self.tc_sql()),
                 span,
             );
             SourceKind::Function

@@ -100,7 +100,10 @@ pub(crate) fn check(
     } else if tenant_uses > 0 && c.problems.is_empty() && !c.tenant_reached {
         c.problems.push(Violation::new(
             "`:tenant` is used but never reaches a tenant column",
-            format!("confine each tenant-owned table with `{} = :tenant`", schema.tenant_column),
+            format!(
+                "confine each tenant-owned table with `{} = :tenant`",
+                names::quoted(backend, &schema.tenant_column, None)
+            ),
             None,
         ));
     }

@@ -89,7 +89,9 @@ impl Checker<'_> {
     pub(super) fn holds_tenant(&self, s: &Source) -> bool {
         match &s.kind {
             SourceKind::Owned => s.confined,
-            SourceKind::Derived(cols) => cols.iter().any(|c| c == self.tc()),
+            SourceKind::Derived(cols) => {
+                cols.iter().any(|c| names::compare_values(self.backend, Kind::Column, c, self.tc()) == Match::Same)
+            }
             _ => false,
         }
     }
@@ -104,7 +106,9 @@ impl Checker<'_> {
                 let s = &level.sources[*i];
                 match &s.kind {
                     SourceKind::Owned => !s.merged,
-                    SourceKind::Derived(cols) => cols.iter().any(|c| c == self.tc()),
+                    SourceKind::Derived(cols) => cols
+                        .iter()
+                        .any(|c| names::compare_values(self.backend, Kind::Column, c, self.tc()) == Match::Same),
                     _ => false,
                 }
             })

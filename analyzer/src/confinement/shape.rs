@@ -68,7 +68,7 @@ pub(crate) fn shape(statement: &Statement, sql: &str, schema: &Schema, backend: 
                 format!(
                     "`{keyword}` is not allowed in a repository: a method holds one SELECT, INSERT, UPDATE or DELETE"
                 ),
-                refused_statement_fix(&keyword, &schema.tenant_column),
+                refused_statement_fix(&keyword, &crate::names::quoted(backend, &schema.tenant_column, None)),
                 locate(sql, other.span()),
             ))
         }

@@ -17,12 +17,12 @@ impl Checker<'_> {
                 .find(|o| {
                     o.confined && matches!(o.kind, SourceKind::Owned) && !o.binding.is_empty() && o.binding != s.binding
                 })
-                .map(|o| format!("{}.{}", o.binding, self.tc()));
+                .map(|o| self.column_of(&o.binding));
             // Qualify the column when a bare name could be read as another table's: several
             // tables here, an alias, or a tie to an enclosing query's table. (Inside a
             // subquery a bare name means the subquery's own table.)
             let qualified = multi || s.display.contains(' ') || (anchor.is_some() && !local_anchor && has_where);
-            let column = if qualified { format!("{}.{}", s.binding, self.tc()) } else { self.tc().to_string() };
+            let column = if qualified { self.column_of(&s.binding) } else { self.tc_sql() };
             let (hint, culprit) = self.hint(level, idx, outer);
             let of_ctx = ctx.strip_prefix(" in ").unwrap_or(ctx);
             let add = match &anchor {
@@ -60,7 +60,8 @@ impl Checker<'_> {
                 }
                 _ => "WHERE clause".to_string(),
             };
-            let corrected = culprit.and_then(|c| self.correct(c, &column, anchor.as_deref(), &place).map(|f| (f, c)));
+            let corrected =
+                culprit.and_then(|c| self.correct(c, s, &column, anchor.as_deref(), &place).map(|f| (f, c)));
             let (fix, span) = match corrected {
                 Some((f, c)) => (f, locate(self.sql, c.span()).or(s.span)),
                 None => (fix, s.span),
@@ -101,17 +102,41 @@ impl Checker<'_> {
     /// The fix for a condition that mentions the tenant column but does not confine:
     /// correct it in place. `None` when the condition is sound and something else is
     /// missing (an equality to another table's tenant column: that table needs confining).
-    pub(super) fn correct(&self, culprit: &Expr, column: &str, anchor: Option<&str>, place: &str) -> Option<String> {
-        let text = truncate(&culprit.to_string());
+    ///
+    /// A fix, applied literally, keeps a subset of what the statement meant: an OR gets
+    /// the tenant predicate beside it, never inside; a condition that says more than
+    /// which tenant (other columns, a subquery) is kept and the predicate added; only a
+    /// condition on the tenant column alone is replaced.
+    pub(super) fn correct(
+        &self,
+        culprit: &Expr,
+        s: &Source,
+        column: &str,
+        anchor: Option<&str>,
+        place: &str,
+    ) -> Option<String> {
+        // sqlparser's spans do not always cover a whole expression (`x IS NULL` ends at
+        // `x`); its rendering is the same expression.
+        let text = culprit.to_string();
         let is_column = |x: &Expr| matches!(strip_nested(x), Expr::Identifier(_) | Expr::CompoundIdentifier(_));
         if let Expr::BinaryOp { op: BinaryOperator::Or, .. } = strip_nested(culprit) {
-            let value = anchor.unwrap_or(":tenant");
-            return Some(format!("confine outside the OR in the {place}: `{column} = {value} AND ({text})`"));
+            let condition = if text.chars().count() <= 80 { format!("({text})") } else { "(...)".to_string() };
+            return Some(format!(
+                "confine outside the OR in the {place}: write `{column} = :tenant AND {condition}`, keeping the condition in parentheses"
+            ));
         }
         let pairs = equalities(culprit);
         if !pairs.is_empty() && pairs.iter().all(|(a, b)| is_column(a) && is_column(b)) {
             return None;
         }
+        if !self.only_tenant_column(culprit, s) {
+            let with = match anchor {
+                Some(a) => format!("`AND {column} = {a}` (or `AND {column} = :tenant`)"),
+                None => format!("`AND {column} = :tenant`"),
+            };
+            return Some(format!("keep the condition and add {with} to the {place}"));
+        }
+        let text = truncate(&text);
         let other_placeholder = pairs.iter().find_map(|(a, b)| {
             [*a, *b].into_iter().find_map(|x| match strip(x) {
                 Expr::Value(v) => match &v.value {
@@ -133,6 +158,48 @@ impl Checker<'_> {
             ),
             None => format!("replace `{text}` with {with}"),
         })
+    }
+
+    /// `binding.tenant_column`, quoted as the database needs.
+    pub(super) fn column_of(&self, binding: &str) -> String {
+        format!("{}.{}", names::quoted(self.backend, binding, None), self.tc_sql())
+    }
+
+    /// Whether a condition reads nothing but the tenant column of `s` (and values): then
+    /// replacing it with the tenant predicate keeps the rest of the statement's meaning.
+    fn only_tenant_column(&self, e: &Expr, s: &Source) -> bool {
+        struct Columns<'a, 'c> {
+            checker: &'a Checker<'c>,
+            source: &'a Source,
+            other: bool,
+        }
+        impl Visitor for Columns<'_, '_> {
+            type Break = ();
+            fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+                let tenant = match e {
+                    Expr::Identifier(id) => Some(self.checker.is_tc(id)),
+                    Expr::CompoundIdentifier(p) if p.len() == 2 => Some(
+                        self.checker.is_tc(&p[1])
+                            && names::compare_stored(self.checker.backend, Kind::Relation, &p[0], &self.source.binding)
+                                == Match::Same,
+                    ),
+                    Expr::CompoundIdentifier(_) => Some(false),
+                    _ => None,
+                };
+                if tenant == Some(false) {
+                    self.other = true;
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            }
+            fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+                self.other = true;
+                ControlFlow::Break(())
+            }
+        }
+        let mut v = Columns { checker: self, source: s, other: false };
+        let _ = e.visit(&mut v);
+        !v.other
     }
 
     pub(super) fn describe(&self, e: &Expr, level: &Level<'_>, outer: &[&[Source]]) -> String {
