@@ -21,6 +21,7 @@
 //! ```
 
 pub mod confinement;
+mod functions;
 mod names;
 pub mod placeholders;
 mod render;
@@ -30,6 +31,9 @@ pub use render::render;
 
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
+
+/// The sqlparser release the analyser reads SQL with, for messages about its limits.
+const SQLPARSER: &str = "0.64";
 
 /// The reserved placeholder bound from the scope guard.
 pub const TENANT_PLACEHOLDER: &str = "tenant";
@@ -80,11 +84,16 @@ pub struct Schema {
     pub tenant_column: String,
     /// Tables shared by all tenants (reference data such as `countries`).
     pub shared: Vec<String>,
+    /// Functions beyond the built-in allow-list that statements may call
+    /// (`allow_functions(...)`): names as the database stores them, `schema.name` for a
+    /// qualified one. A statement calling one counts as a write, unless it is a built-in
+    /// known not to write (`current_setting`).
+    pub allowed_functions: Vec<String>,
 }
 
 impl Default for Schema {
     fn default() -> Self {
-        Schema { tenant_column: "tenant_id".to_string(), shared: Vec::new() }
+        Schema { tenant_column: "tenant_id".to_string(), shared: Vec::new(), allowed_functions: Vec::new() }
     }
 }
 
@@ -250,7 +259,10 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
             let message = message.split(" at Line: ").next().unwrap_or(&message).to_string();
             problems.push(Violation::new(
                 format!("the statement does not parse as {} SQL: {message}", backend_title(backend)),
-                "correct the SQL syntax",
+                format!(
+                    "correct the SQL syntax; if {} runs the statement as written, tenantry's SQL parser (sqlparser {SQLPARSER}) does not know the construct yet: write it another way, or move it to an `#[unscoped(reason = \"...\")]` method",
+                    backend_title(backend)
+                ),
                 span,
             ));
             return Err(problems);
@@ -280,18 +292,20 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
         }
     };
     let mut tenant_predicates = Vec::new();
+    let mut opted_in_writes = false;
     if mode == Mode::Scoped {
         let tenant_uses = placeholders.count(TENANT_PLACEHOLDER);
-        let (found, predicates) = confinement::check(statement, sql, schema, backend, tenant_uses);
-        problems.extend(found);
-        if predicates.len() == tenant_uses {
-            tenant_predicates = predicates;
+        let checked = confinement::check(statement, sql, schema, backend, tenant_uses);
+        problems.extend(checked.problems);
+        if checked.tenant_predicates.len() == tenant_uses {
+            tenant_predicates = checked.tenant_predicates;
         }
+        opted_in_writes = checked.writes;
     }
     if problems.is_empty() {
         Ok(Analysis {
             kind: shape.kind,
-            writes: shape.writes,
+            writes: shape.writes || opted_in_writes,
             returns_rows: shape.returns_rows,
             at_most_one_row: shape.at_most_one_row,
             placeholders,
@@ -302,7 +316,7 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
     }
 }
 
-fn backend_title(backend: Backend) -> &'static str {
+pub(crate) fn backend_title(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "SQLite",
         Backend::Postgres => "PostgreSQL",

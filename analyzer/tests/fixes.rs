@@ -44,7 +44,7 @@ fn a_condition_on_the_tenant_column_alone_is_replaced() {
 
 #[test]
 fn fixes_quote_the_tenant_column_as_the_database_needs() {
-    let schema = tenantry_analyzer::Schema { tenant_column: "tenantId".into(), shared: Vec::new() };
+    let schema = tenantry_analyzer::Schema { tenant_column: "tenantId".into(), ..Default::default() };
     let pg = tenantry_analyzer::Backend::Postgres;
     let sql = "SELECT id FROM invoices WHERE id = :id";
     let problems = tenantry_analyzer::analyze(sql, pg, &schema, tenantry_analyzer::Mode::Scoped).unwrap_err();

@@ -421,6 +421,6 @@ fn function_that_changes_the_session_cannot_be_checked() {
     // On a pooled connection the setting outlives the method, e.g. the RLS tenant.
     leak(PG, "SELECT set_config('app.tenant', :other, false)")
         .count(1)
-        .problem(&["function `set_config`", "changes a session setting"])
-        .fix(&["let tenantry set the tenant"]);
+        .problem(&["function `set_config`", "changes session state", "pooled connection"])
+        .fix(&["tenantry sets the tenant itself"]);
 }

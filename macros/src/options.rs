@@ -1,4 +1,4 @@
-//! `#[tenant_repository(backends(...), shared(...), tenant_column = "...")]`.
+//! `#[tenant_repository(backends(...), shared(...), allow_functions(...), tenant_column = "...")]`.
 
 use proc_macro2::Span;
 use syn::LitStr;
@@ -53,6 +53,14 @@ impl Options {
                     schema.shared.push(name);
                     Ok(())
                 })
+            } else if meta.path.is_ident("allow_functions") {
+                // `allow_functions(risk_score, app::score)`: a path names a schema-qualified
+                // function, written `app.score` in SQL.
+                meta.parse_nested_meta(|f| {
+                    let name = f.path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join(".");
+                    schema.allowed_functions.push(name);
+                    Ok(())
+                })
             } else if meta.path.is_ident("tenant_column") {
                 let lit: LitStr = meta.value()?.parse()?;
                 let column = lit.value();
@@ -67,7 +75,7 @@ impl Options {
             } else {
                 let name = meta.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
                 Err(meta.error(format!(
-                    "unknown option `{name}`: `#[tenant_repository]` takes `backends(...)`, `shared(...)` and `tenant_column = \"...\"`"
+                    "unknown option `{name}`: `#[tenant_repository]` takes `backends(...)`, `shared(...)`, `allow_functions(...)` and `tenant_column = \"...\"`"
                 )))
             }
         });

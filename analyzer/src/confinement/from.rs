@@ -276,10 +276,17 @@ impl Checker<'_> {
         // A function of that name in another schema is the user's own, and may read anything.
         let builtin = match function.0.as_slice() {
             [_] => true,
-            [schema, _] => schema.as_ident().is_some_and(|s| same_name(&s.value, "pg_catalog")),
+            [schema, _] => {
+                self.backend == Backend::Postgres
+                    && schema.as_ident().is_some_and(|s| same_name(&s.value, "pg_catalog"))
+            }
             _ => false,
         };
-        if builtin && PURE_TABLE_FUNCTIONS.iter().any(|f| same_name(f, &name)) {
+        let folded = match (self.backend, last_ident(function)) {
+            (Backend::Postgres, Some(i)) => names::stored(self.backend, i),
+            _ => name.clone(),
+        };
+        if builtin && functions::is_pure_table_function(self.backend, &folded) {
             SourceKind::Function
         } else {
             self.problem(

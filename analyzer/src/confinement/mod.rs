@@ -39,6 +39,7 @@ use sqlparser::ast::{
 };
 use sqlparser::tokenizer::{Location, Span};
 
+use crate::functions;
 use crate::names::{self, Kind, Match};
 use crate::{Backend, Schema, StatementKind, TENANT_PLACEHOLDER, Violation, same_name};
 use scope::{CteRef, Ref, RelationKind};
@@ -71,7 +72,7 @@ pub(crate) fn check(
     schema: &Schema,
     backend: Backend,
     tenant_uses: usize,
-) -> (Vec<Violation>, Vec<crate::TenantPredicate>) {
+) -> Checked {
     let mut c = Checker {
         sql,
         schema,
@@ -81,10 +82,11 @@ pub(crate) fn check(
         seen_relations: HashSet::new(),
         ctes: Vec::new(),
         tenant_predicates: Vec::new(),
+        opted_in_call: false,
     };
     c.statement(statement, &[], "");
     c.unseen_relations(statement);
-    c.opaque_functions(statement);
+    c.functions_and_variables(statement);
     let confined_something = c.problems.is_empty() && c.tenant_reached;
     if tenant_uses == 0
         && let Some(first) = c.problems.iter_mut().find(|p| p.problem.contains("not confined"))
@@ -108,7 +110,16 @@ pub(crate) fn check(
         ));
     }
     c.tenant_predicates.sort_by_key(|p| p.start);
-    (c.problems, c.tenant_predicates)
+    Checked { problems: c.problems, tenant_predicates: c.tenant_predicates, writes: c.opted_in_call }
+}
+
+/// What [`check`] found.
+pub(crate) struct Checked {
+    pub problems: Vec<Violation>,
+    /// Every `<tenant column> = :tenant` conjunct, in source order.
+    pub tenant_predicates: Vec<crate::TenantPredicate>,
+    /// Whether the statement may write through a function the user opted in to.
+    pub writes: bool,
 }
 
 /// One table-like thing in a FROM: a base table, a CTE reference, a derived table or a
@@ -219,6 +230,9 @@ struct Checker<'s> {
     ctes: Vec<Vec<CteInfo>>,
     /// `<tenant column> = :tenant` conjuncts, for the set form of a read.
     tenant_predicates: Vec<crate::TenantPredicate>,
+    /// Whether the statement calls a function opted in with `allow_functions(...)`, which
+    /// may write.
+    opted_in_call: bool,
 }
 
 impl<'s> Checker<'s> {

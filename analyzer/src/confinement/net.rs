@@ -3,56 +3,6 @@
 
 use super::*;
 
-/// Table functions that read no table: safe to use in FROM of a scoped statement.
-pub(super) const PURE_TABLE_FUNCTIONS: &[&str] = &[
-    "unnest",
-    "generate_series",
-    "json_each",
-    "json_tree",
-    "jsonb_each",
-    "jsonb_each_text",
-    "json_each_text",
-    "jsonb_array_elements",
-    "jsonb_array_elements_text",
-    "json_array_elements",
-    "json_array_elements_text",
-    "jsonb_to_recordset",
-    "json_to_recordset",
-    "regexp_split_to_table",
-    "string_to_table",
-    "json_table",
-];
-
-/// Functions that read tables the walk cannot see (they take SQL as text, or a table by
-/// name), or change what a pooled connection carries to its next user: why, and the fix.
-pub(super) const OPAQUE_FUNCTIONS: &[(&str, &str, &str)] = &[
-    ("query_to_xml", SQL_TEXT, QUERY_TABLES),
-    ("query_to_xmlschema", SQL_TEXT, QUERY_TABLES),
-    ("query_to_xml_and_xmlschema", SQL_TEXT, QUERY_TABLES),
-    ("cursor_to_xml", "reads a cursor opened elsewhere", QUERY_TABLES),
-    ("table_to_xml", BY_NAME, QUERY_TABLES),
-    ("table_to_xmlschema", BY_NAME, QUERY_TABLES),
-    ("table_to_xml_and_xmlschema", BY_NAME, QUERY_TABLES),
-    ("schema_to_xml", BY_NAME, QUERY_TABLES),
-    ("schema_to_xml_and_xmlschema", BY_NAME, QUERY_TABLES),
-    ("database_to_xml", BY_NAME, QUERY_TABLES),
-    ("database_to_xml_and_xmlschema", BY_NAME, QUERY_TABLES),
-    ("ts_stat", SQL_TEXT, QUERY_TABLES),
-    ("dblink", SQL_TEXT, QUERY_TABLES),
-    ("dblink_exec", SQL_TEXT, QUERY_TABLES),
-    ("dblink_open", SQL_TEXT, QUERY_TABLES),
-    ("dblink_send_query", SQL_TEXT, QUERY_TABLES),
-    (
-        "set_config",
-        "changes a session setting (such as the row-level security tenant) that outlives the statement",
-        "let tenantry set the tenant, and configure other settings at pool setup",
-    ),
-    ("load_extension", "loads code into the connection", "load extensions at pool setup"),
-];
-pub(super) const SQL_TEXT: &str = "runs SQL given as text";
-pub(super) const BY_NAME: &str = "reads whole tables given by name";
-pub(super) const QUERY_TABLES: &str = "query the tables themselves, each confined with its tenant column `= :tenant`";
-
 /// Whether a table name is one of the database's catalogs or statistics (`pg_stats`,
 /// `information_schema.tables`, `sqlite_master`, `mysql.user`): never tenant data, never
 /// shared, since they describe and sample every tenant's rows.
@@ -109,29 +59,127 @@ impl Checker<'_> {
     }
 
     /// Functions whose effect the rules cannot see, wherever they are called.
-    pub(super) fn opaque_functions(&mut self, statement: &Statement) {
-        struct Calls(Vec<ObjectName>);
-        impl Visitor for Calls {
+    /// Every function call must be on the dialect's allow-list (see [`crate::functions`])
+    /// or opted in with `allow_functions(...)`; an opted-in function may do anything, so
+    /// the statement counts as a write. User variables (MySQL's `@x`, `@@x`) carry values
+    /// from one tenant to the next on a pooled connection and are refused too.
+    pub(super) fn functions_and_variables(&mut self, statement: &Statement) {
+        struct Calls<'a> {
+            calls: Vec<&'a sqlparser::ast::Function>,
+            variables: Vec<&'a Ident>,
+        }
+        impl<'a> Calls<'a> {
+            fn expr(&mut self, e: &'a Expr) {
+                match e {
+                    Expr::Function(f) => self.calls.push(f),
+                    Expr::Identifier(id) if id.quote_style.is_none() && id.value.starts_with('@') => {
+                        self.variables.push(id)
+                    }
+                    Expr::CompoundIdentifier(p) if p[0].quote_style.is_none() && p[0].value.starts_with('@') => {
+                        self.variables.push(&p[0])
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // The visitor hands out short-lived references; collect owned copies of the names.
+        struct Walk(Vec<Expr>);
+        impl Visitor for Walk {
             type Break = ();
             fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-                if let Expr::Function(f) = e {
-                    self.0.push(f.name.clone());
+                if matches!(e, Expr::Function(_) | Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+                    self.0.push(e.clone());
                 }
                 ControlFlow::Continue(())
             }
         }
-        let mut v = Calls(Vec::new());
-        let _ = statement.visit(&mut v);
-        for name in v.0 {
-            let Some((_, why, fix)) = OPAQUE_FUNCTIONS.iter().find(|(f, ..)| same_name(f, &last_part(&name))) else {
-                continue;
-            };
+        let mut walk = Walk(Vec::new());
+        let _ = statement.visit(&mut walk);
+        let mut found = Calls { calls: Vec::new(), variables: Vec::new() };
+        for e in &walk.0 {
+            found.expr(e);
+        }
+        for id in found.variables {
             self.problem(
-                format!("function `{}` {why}, which tenantry cannot check", unquoted(&name)),
-                fix.to_string(),
-                locate(self.sql, name.span()),
+                format!(
+                    "variable `{}` lives on the connection, which a pool hands from one tenant to the next",
+                    id.value
+                ),
+                "pass the value as an argument of the method (`:name`)".to_string(),
+                locate(self.sql, id.span),
             );
         }
+        for f in found.calls {
+            self.function(f);
+        }
+    }
+
+    fn function(&mut self, f: &sqlparser::ast::Function) {
+        let parts: Vec<&Ident> = f.name.0.iter().filter_map(|p| p.as_ident()).collect();
+        let written = unquoted(&f.name);
+        let span = locate(self.sql, f.name.span());
+        let opted_in = self.schema.allowed_functions.iter().any(|a| {
+            let declared: Vec<&str> = a.split('.').collect();
+            declared.len() == parts.len()
+                && parts.iter().zip(&declared).all(|(p, d)| {
+                    names::compare_stored(self.backend, Kind::Column, p, &d.to_lowercase()) == Match::Same
+                        || names::compare_stored(self.backend, Kind::Column, p, d) == Match::Same
+                })
+        });
+        // A function of another schema is the user's own, and may read anything.
+        let builtin = match parts.as_slice() {
+            [name] => Some(*name),
+            [schema, name] if self.backend == Backend::Postgres && schema.value.eq_ignore_ascii_case("pg_catalog") => {
+                Some(*name)
+            }
+            _ => None,
+        };
+        let lookup = builtin.map(|n| match self.backend {
+            Backend::Postgres => names::stored(self.backend, n),
+            // SQLite and MySQL compare function names without case, quoted or not.
+            _ => n.value.to_lowercase(),
+        });
+        if opted_in {
+            // A known built-in writes when it is one of the writing ones; a function
+            // tenantry does not know may do anything.
+            let known = lookup.as_deref().filter(|n| functions::refusal_reason(self.backend, n).is_some());
+            self.opted_in_call |= known.is_none_or(|n| functions::writes(self.backend, n));
+            return;
+        }
+        // `ARRAY(SELECT ...)` is parsed as a call; its subquery is walked like any other.
+        let array_subquery = self.backend == Backend::Postgres
+            && lookup.as_deref() == Some("array")
+            && matches!(&f.args, sqlparser::ast::FunctionArguments::Subquery(_));
+        if array_subquery || lookup.as_deref().is_some_and(|n| functions::is_allowed(self.backend, n)) {
+            return;
+        }
+        let why = lookup.as_deref().and_then(|n| functions::refusal_reason(self.backend, n));
+        let allow = f.name.to_string();
+        let (problem, fix) = match why {
+            Some(why) => {
+                let fix = if why.contains("SQL given as text") || why.contains("by name") || why.contains("cursor") {
+                    format!(
+                        "query the tables themselves, each confined with its tenant column `{} = :tenant`",
+                        self.tc_sql()
+                    )
+                } else if why.contains("session") {
+                    "remove the call: tenantry sets the tenant itself, and other settings belong in the pool's connection setup".to_string()
+                } else {
+                    "remove the call, or move the statement to an `#[unscoped(reason = \"...\")]` method".to_string()
+                };
+                (format!("function `{written}` {why}, which tenantry cannot check"), fix)
+            }
+            None => (
+                format!(
+                    "function `{written}` is not on tenantry's list of {} functions known to read nothing but their arguments",
+                    crate::backend_title(self.backend)
+                ),
+                format!(
+                    "if it reads only its arguments, allow it on the trait with `allow_functions({allow})` (a statement calling a function tenantry does not know counts as a write); otherwise select from the tables themselves, confined with `= :tenant`"
+                ),
+            ),
+        };
+        self.problem(problem, fix, span);
     }
 
     pub(super) fn touched_owned(&self, statement: &Statement) -> bool {

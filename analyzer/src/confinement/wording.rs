@@ -121,9 +121,7 @@ impl Checker<'_> {
         let is_column = |x: &Expr| matches!(strip_nested(x), Expr::Identifier(_) | Expr::CompoundIdentifier(_));
         if let Expr::BinaryOp { op: BinaryOperator::Or, .. } = strip_nested(culprit) {
             let condition = if text.chars().count() <= 80 { format!("({text})") } else { "(...)".to_string() };
-            return Some(format!(
-                "confine outside the OR in the {place}: write `{column} = :tenant AND {condition}`, keeping the condition in parentheses"
-            ));
+            return Some(format!("confine outside the OR in the {place}: write `{column} = :tenant AND {condition}`"));
         }
         let pairs = equalities(culprit);
         if !pairs.is_empty() && pairs.iter().all(|(a, b)| is_column(a) && is_column(b)) {
