@@ -22,6 +22,7 @@
 
 pub mod confinement;
 mod functions;
+mod lexical;
 mod names;
 pub mod placeholders;
 mod render;
@@ -284,6 +285,9 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
         }
     };
 
+    if mode == Mode::Scoped {
+        problems.extend(lexical::check(sql, backend, &*backend.dialect()));
+    }
     let shape = match confinement::shape(statement, sql, schema, backend) {
         Ok(shape) => shape,
         Err(v) => {
