@@ -21,7 +21,7 @@ use sqlparser::dialect::Dialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
-use crate::{Backend, Violation, confinement};
+use crate::{Backend, Rule, Violation, confinement};
 
 /// The setting-dependent constructs of `sql`, one violation each.
 pub(crate) fn check(sql: &str, backend: Backend, dialect: &dyn Dialect) -> Vec<Violation> {
@@ -78,7 +78,7 @@ pub(crate) fn check(sql: &str, backend: Backend, dialect: &dyn Dialect) -> Vec<V
             _ => None,
         };
         if let Some((problem, fix)) = problem {
-            found.push(Violation::new(problem, fix, span));
+            found.push(Violation::new(Rule::ServerSetting, problem, fix, span));
         }
         if !matches!(t.token, Token::Whitespace(_)) {
             previous = Some(&t.token);

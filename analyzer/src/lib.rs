@@ -197,9 +197,49 @@ pub fn set_form(sql: &str, analysis: &Analysis, backend: Backend) -> Option<Stri
     Some(out)
 }
 
+/// Which rule refused a statement: what tests and tools match on (the wording of
+/// [`Violation::problem`] is for people, and may change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rule {
+    /// The statement does not parse, is empty, or holds several statements.
+    Syntax,
+    /// A placeholder tenantry does not bind (positional, or `:tenant` when unscoped).
+    Parameter,
+    /// Not one SELECT, INSERT, UPDATE or DELETE a method can run.
+    Statement,
+    /// A tenant-owned table is read or written without being confined to the tenant.
+    Unconfined,
+    /// A name the database may resolve in more than one way (case rules, column lists).
+    UnresolvedName,
+    /// A system catalog or statistics table.
+    Catalog,
+    /// A function off the allow-list.
+    Function,
+    /// A user or system variable, carried by the connection from tenant to tenant.
+    Variable,
+    /// An operator or literal whose meaning a server setting decides, or that the parser
+    /// groups differently from the server.
+    ServerSetting,
+    /// `:tenant` never reaches a tenant column.
+    TenantUnused,
+    /// An INSERT that does not give the tenant column `:tenant` in every row.
+    InsertTenant,
+    /// An UPDATE or upsert that assigns the tenant column.
+    TenantColumnWrite,
+    /// An upsert or REPLACE that can overwrite another tenant's row.
+    Upsert,
+    /// A write to a shared table.
+    SharedWrite,
+    /// A construct the rules cannot see into (unknown table functions, dialect clauses).
+    Uncheckable,
+}
+
 /// One reason a statement is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
+    /// The rule that refused it.
+    pub rule: Rule,
     /// What is wrong, naming the table and the clause.
     pub problem: String,
     /// A concrete change that fixes it.
@@ -209,8 +249,13 @@ pub struct Violation {
 }
 
 impl Violation {
-    pub(crate) fn new(problem: impl Into<String>, fix: impl Into<String>, span: Option<(usize, usize)>) -> Self {
-        Violation { problem: problem.into(), fix: fix.into(), span }
+    pub(crate) fn new(
+        rule: Rule,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+        span: Option<(usize, usize)>,
+    ) -> Self {
+        Violation { rule, problem: problem.into(), fix: fix.into(), span }
     }
 }
 
@@ -228,13 +273,14 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
             format!("positional parameter `{}`: tenantry binds parameters by name", p.text)
         };
         problems.push(Violation::new(
+            Rule::Parameter,
             problem,
             "write `:name`, where `name` is an argument of the method",
             Some((p.start, p.start + p.text.len())),
         ));
     }
     for &at in &placeholders.executable_comments {
-        problems.push(Violation::new(
+        problems.push(Violation::new(Rule::ServerSetting,
             "MySQL runs the SQL inside `/*! ... */` (MariaDB: `/*M! ... */`), or skips it by server version: tenantry cannot check what it does",
             "write that SQL as plain SQL, or remove the comment",
             Some((at, at + 3)),
@@ -243,6 +289,7 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
     if mode == Mode::Unscoped {
         for p in placeholders.occurrences.iter().filter(|p| p.name == TENANT_PLACEHOLDER) {
             problems.push(Violation::new(
+                Rule::Parameter,
                 "an unscoped method has no tenant to bind to `:tenant`",
                 "remove `:tenant`, or drop `#[unscoped]` so that the method takes a scope guard",
                 Some((p.start, p.end)),
@@ -258,7 +305,7 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
             let message = parse_message(&e);
             let span = parse_location(&message).and_then(|at| confinement::locate(sql, at));
             let message = message.split(" at Line: ").next().unwrap_or(&message).to_string();
-            problems.push(Violation::new(
+            problems.push(Violation::new(Rule::Syntax,
                 format!("the statement does not parse as {} SQL: {message}", backend_title(backend)),
                 format!(
                     "correct the SQL syntax; if {} runs the statement as written, tenantry's SQL parser (sqlparser {SQLPARSER}) does not know the construct yet: write it another way, or move it to an `#[unscoped(reason = \"...\")]` method",
@@ -272,11 +319,12 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
     let statement = match statements.as_slice() {
         [one] => one,
         [] => {
-            problems.push(Violation::new("the statement is empty", "write one SQL statement", None));
+            problems.push(Violation::new(Rule::Syntax, "the statement is empty", "write one SQL statement", None));
             return Err(problems);
         }
         [_, second, ..] => {
             problems.push(Violation::new(
+                Rule::Syntax,
                 format!("{} statements in one method: a method runs exactly one", statements.len()),
                 "split the statements into separate methods (and call them in one transaction)",
                 confinement::span_of_statement(second, sql),

@@ -8,8 +8,8 @@ use crate::Violation;
 /// Renders one violation of `sql` for a compile error.
 ///
 /// ```
-/// use tenantry_analyzer::{render, Violation};
-/// let v = Violation { problem: "table `t` is not confined".into(), fix: "add a WHERE".into(), span: Some((14, 15)) };
+/// use tenantry_analyzer::{render, Rule, Violation};
+/// let v = Violation { rule: Rule::Unconfined, problem: "table `t` is not confined".into(), fix: "add a WHERE".into(), span: Some((14, 15)) };
 /// let text = render("SELECT a FROM t", &v);
 /// assert!(text.contains("SELECT a FROM t\n"));
 /// assert!(text.contains("             ^"));
@@ -73,7 +73,12 @@ mod tests {
     fn long_lines_are_cut_around_the_caret() {
         let sql = format!("SELECT {} FROM invoices WHERE id = :id", "a, ".repeat(90));
         let start = sql.find("invoices").unwrap();
-        let v = Violation { problem: "p".into(), fix: "f".into(), span: Some((start, start + 8)) };
+        let v = Violation {
+            rule: crate::Rule::Unconfined,
+            problem: "p".into(),
+            fix: "f".into(),
+            span: Some((start, start + 8)),
+        };
         let text = render(&sql, &v);
         let lines: Vec<&str> = text.lines().collect();
         let (shown, caret) = (lines[2], lines[3]);

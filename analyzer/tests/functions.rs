@@ -35,6 +35,7 @@ fn an_array_subquery_is_a_subquery_not_a_function() {
         "SELECT i.id, ARRAY(SELECT p.id FROM payments p WHERE p.tenant_id = i.tenant_id) FROM invoices i WHERE i.tenant_id = :tenant",
     );
     leak(PG, "SELECT i.id, ARRAY(SELECT p.id FROM payments p) FROM invoices i WHERE i.tenant_id = :tenant")
+        .rule(Rule::Unconfined)
         .problem(&["table `payments p`", "not confined"]);
 }
 
@@ -42,46 +43,55 @@ fn an_array_subquery_is_a_subquery_not_a_function() {
 fn session_state_is_refused_per_dialect() {
     // What one tenant's statement leaves on a pooled connection, the next tenant reads.
     leak(PG, "SELECT id FROM invoices WHERE tenant_id = :tenant AND note = current_setting('app.note')")
+        .rule(Rule::Function)
         .problem(&["function `current_setting`", "session state"]);
-    leak(PG, "SELECT currval('invoices_id_seq')").problem(&["function `currval`"]);
-    leak(MYSQL, "SELECT LAST_INSERT_ID()").problem(&["function `LAST_INSERT_ID`"]);
-    leak(MYSQL, "SELECT FOUND_ROWS()").problem(&["function `FOUND_ROWS`"]);
-    leak(SQLITE, "SELECT changes()").problem(&["function `changes`"]);
-    leak(SQLITE, "SELECT last_insert_rowid()").problem(&["function `last_insert_rowid`"]);
+    leak(PG, "SELECT currval('invoices_id_seq')").rule(Rule::Function).problem(&["function `currval`"]);
+    leak(MYSQL, "SELECT LAST_INSERT_ID()").rule(Rule::Function).problem(&["function `LAST_INSERT_ID`"]);
+    leak(MYSQL, "SELECT FOUND_ROWS()").rule(Rule::Function).problem(&["function `FOUND_ROWS`"]);
+    leak(SQLITE, "SELECT changes()").rule(Rule::Function).problem(&["function `changes`"]);
+    leak(SQLITE, "SELECT last_insert_rowid()").rule(Rule::Function).problem(&["function `last_insert_rowid`"]);
 }
 
 #[test]
 fn user_variables_are_refused() {
     leak(MYSQL, "SELECT id FROM invoices WHERE tenant_id = :tenant AND id = @last")
+        .rule(Rule::Variable)
         .problem(&["variable `@last` lives on the connection"])
         .fix(&["argument of the method"]);
-    leak(MYSQL, "SELECT @@session.sql_mode").problem(&["variable `@@session`"]);
-    leak(MYSQL, "SELECT @n := id FROM invoices WHERE tenant_id = :tenant").problem(&["variable `@n`"]);
+    leak(MYSQL, "SELECT @@session.sql_mode").rule(Rule::Variable).problem(&["variable `@@session`"]);
+    leak(MYSQL, "SELECT @n := id FROM invoices WHERE tenant_id = :tenant")
+        .rule(Rule::Variable)
+        .problem(&["variable `@n`"]);
 }
 
 #[test]
 fn shared_objects_and_other_sessions_are_refused() {
     leak(PG, "INSERT INTO invoices (tenant_id, id) VALUES (:tenant, nextval('invoices_id_seq'))")
+        .rule(Rule::Function)
         .problem(&["function `nextval`"]);
-    leak(PG, "SELECT pg_advisory_lock(1)").problem(&["function `pg_advisory_lock`"]);
-    leak(PG, "SELECT pg_terminate_backend(42)").problem(&["function `pg_terminate_backend`"]);
-    leak(MYSQL, "SELECT GET_LOCK('x', 1)").problem(&["function `GET_LOCK`"]);
-    leak(PG, "SELECT pg_read_file('/etc/passwd')").problem(&["function `pg_read_file`"]);
-    leak(MYSQL, "SELECT LOAD_FILE('/etc/passwd')").problem(&["function `LOAD_FILE`"]);
+    leak(PG, "SELECT pg_advisory_lock(1)").rule(Rule::Function).problem(&["function `pg_advisory_lock`"]);
+    leak(PG, "SELECT pg_terminate_backend(42)").rule(Rule::Function).problem(&["function `pg_terminate_backend`"]);
+    leak(MYSQL, "SELECT GET_LOCK('x', 1)").rule(Rule::Function).problem(&["function `GET_LOCK`"]);
+    leak(PG, "SELECT pg_read_file('/etc/passwd')").rule(Rule::Function).problem(&["function `pg_read_file`"]);
+    leak(MYSQL, "SELECT LOAD_FILE('/etc/passwd')").rule(Rule::Function).problem(&["function `LOAD_FILE`"]);
 }
 
 #[test]
 fn an_unknown_function_is_refused_with_the_opt_in() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = :tenant AND risk_score(id) > 3")
+        .rule(Rule::Function)
         .problem(&["function `risk_score` is not on tenantry's list"])
         .fix(&["allow_functions(risk_score)"]);
     // A function of another schema is the user's, even when named like a built-in.
     leak(PG, "SELECT app.lower(customer) FROM invoices WHERE tenant_id = :tenant")
+        .rule(Rule::Function)
         .problem(&["function `app.lower`"])
         .fix(&["allow_functions(app.lower)"]);
     safe(PG, "SELECT pg_catalog.lower(customer) FROM invoices WHERE tenant_id = :tenant");
     // PostgreSQL keeps the case of a quoted name: `"LOWER"` is not `lower`.
-    leak(PG, r#"SELECT "LOWER"(customer) FROM invoices WHERE tenant_id = :tenant"#).problem(&["function `LOWER`"]);
+    leak(PG, r#"SELECT "LOWER"(customer) FROM invoices WHERE tenant_id = :tenant"#)
+        .rule(Rule::Function)
+        .problem(&["function `LOWER`"]);
 }
 
 fn with_functions(functions: &[&str]) -> Schema {

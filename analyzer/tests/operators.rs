@@ -11,6 +11,7 @@ use common::*;
 fn mysql_double_pipe_is_refused() {
     // OR on the server (without PIPES_AS_CONCAT): every row.
     leak(MYSQL, "SELECT id FROM invoices WHERE tenant_id = :tenant AND 0 || 1")
+        .rule(Rule::ServerSetting)
         .problem(&["`||` is OR in MySQL", "PIPES_AS_CONCAT"])
         .fix(&["`CONCAT(a, b)`"])
         .at("||");
@@ -22,6 +23,7 @@ fn mysql_double_pipe_is_refused() {
 #[test]
 fn mysql_xor_is_refused() {
     leak(MYSQL, "SELECT id FROM invoices WHERE tenant_id = :tenant AND 1 XOR 1")
+        .rule(Rule::ServerSetting)
         .problem(&["`XOR` between AND and OR"])
         .at("XOR");
     safe(MYSQL, "SELECT id FROM invoices WHERE tenant_id = :tenant AND (paid OR overdue) AND NOT (paid AND overdue)");
@@ -30,6 +32,7 @@ fn mysql_xor_is_refused() {
 #[test]
 fn mysql_prefix_binary_is_refused_and_the_cast_accepted() {
     leak(MYSQL, "SELECT id FROM invoices WHERE tenant_id = :tenant AND BINARY customer = 'a' OR 1 = 1")
+        .rule(Rule::ServerSetting)
         .problem(&["prefix `BINARY`"])
         .fix(&["CAST(x AS BINARY)"]);
     safe(MYSQL, "SELECT id FROM invoices WHERE tenant_id = :tenant AND CAST(customer AS BINARY) = 'a'");
@@ -38,9 +41,12 @@ fn mysql_prefix_binary_is_refused_and_the_cast_accepted() {
 #[test]
 fn a_backslash_in_a_string_is_refused_where_a_setting_decides() {
     let sql = r"SELECT id FROM invoices WHERE tenant_id = :tenant AND customer = 'x\' OR 1 = 1 -- '";
-    leak(MYSQL, sql).problem(&["a backslash in a string", "NO_BACKSLASH_ESCAPES"]).fix(&["argument of the method"]);
+    leak(MYSQL, sql)
+        .rule(Rule::ServerSetting)
+        .problem(&["a backslash in a string", "NO_BACKSLASH_ESCAPES"])
+        .fix(&["argument of the method"]);
     let sql = r"SELECT id FROM invoices WHERE customer = 'x\' AND tenant_id = :tenant AND customer <> ' OR true --'";
-    leak(PG, sql).problem(&["standard_conforming_strings"]);
+    leak(PG, sql).rule(Rule::ServerSetting).problem(&["standard_conforming_strings"]);
     // PostgreSQL's E'...' strings always escape, as the parser reads them.
     safe(PG, r"SELECT id FROM invoices WHERE tenant_id = :tenant AND customer = E'x\'y'");
     // SQLite has no backslash escapes at all.
@@ -50,6 +56,7 @@ fn a_backslash_in_a_string_is_refused_where_a_setting_decides() {
 #[test]
 fn mysql_double_quoted_text_is_refused() {
     leak(MYSQL, r#"SELECT id FROM invoices WHERE tenant_id = :tenant AND customer = "acme""#)
+        .rule(Rule::ServerSetting)
         .problem(&["ANSI_QUOTES"])
         .fix(&["single quotes"]);
     safe(MYSQL, "SELECT id FROM invoices WHERE tenant_id = :tenant AND customer = 'acme'");
@@ -58,6 +65,7 @@ fn mysql_double_quoted_text_is_refused() {
 #[test]
 fn mysql_double_dash_without_ascii_space_is_refused() {
     leak(MYSQL, "SELECT id FROM invoices WHERE tenant_id = :tenant --\u{a0}AND 1\n")
+        .rule(Rule::ServerSetting)
         .problem(&["`--` starts a comment in MySQL only when an ASCII space"]);
     safe(MYSQL, "SELECT id FROM invoices WHERE tenant_id = :tenant -- the tenant's\n");
 }

@@ -13,15 +13,18 @@ use common::*;
 #[test]
 fn a_qualified_comparison_confines_only_with_the_tenant_column() {
     leak(ALL, "SELECT i.id FROM invoices i WHERE i.customer = :tenant")
+        .rule(Rule::Unconfined)
         .problem(&["table `invoices i` in FROM", "not confined"]);
-    leak(ALL, "SELECT id FROM invoices WHERE invoices.id = :tenant").problem(&["`invoices`", "not confined"]);
+    leak(ALL, "SELECT id FROM invoices WHERE invoices.id = :tenant")
+        .rule(Rule::Unconfined)
+        .problem(&["`invoices`", "not confined"]);
     safe(ALL, "SELECT i.id FROM invoices i WHERE i.tenant_id = :tenant");
 }
 
 #[test]
 fn a_join_condition_on_another_column_does_not_carry_the_tenant() {
     leak(ALL, "SELECT p.id FROM invoices i JOIN payments p ON p.invoice_id = i.id WHERE i.tenant_id = :tenant AND p.note = i.tenant_id")
-        .problem(&["table `payments p`", "not confined"]);
+        .rule(Rule::Unconfined).problem(&["table `payments p`", "not confined"]);
     safe(
         ALL,
         "SELECT p.id FROM invoices i JOIN payments p ON p.invoice_id = i.id AND p.tenant_id = i.tenant_id WHERE i.tenant_id = :tenant",
@@ -32,8 +35,12 @@ fn a_join_condition_on_another_column_does_not_carry_the_tenant() {
 fn a_schema_qualified_column_names_its_table() {
     safe(PG, "SELECT id FROM public.invoices WHERE public.invoices.tenant_id = :tenant");
     // Whether `public` is the schema `invoices` was found in depends on the search path.
-    leak(PG, "SELECT id FROM invoices WHERE public.invoices.tenant_id = :tenant").problem(&["not confined"]);
-    leak(PG, "SELECT id FROM public.invoices WHERE archive.invoices.tenant_id = :tenant").problem(&["not confined"]);
+    leak(PG, "SELECT id FROM invoices WHERE public.invoices.tenant_id = :tenant")
+        .rule(Rule::Unconfined)
+        .problem(&["not confined"]);
+    leak(PG, "SELECT id FROM public.invoices WHERE archive.invoices.tenant_id = :tenant")
+        .rule(Rule::Unconfined)
+        .problem(&["not confined"]);
 }
 
 // ----- identifier case and quoting ------------------------------------------------------
@@ -42,11 +49,13 @@ fn a_schema_qualified_column_names_its_table() {
 fn postgres_keeps_the_case_of_quoted_names() {
     // `"Invoices"` is another CTE than the table `invoices`.
     leak(PG, r#"WITH "Invoices" AS (SELECT id FROM invoices WHERE tenant_id = :tenant) SELECT id FROM invoices"#)
+        .rule(Rule::Unconfined)
         .problem(&["table `invoices` in FROM", "not confined"]);
     safe(PG, r#"WITH "Invoices" AS (SELECT id FROM invoices WHERE tenant_id = :tenant) SELECT id FROM "Invoices""#);
     safe(PG, r#"WITH Recent AS (SELECT id FROM invoices WHERE tenant_id = :tenant) SELECT id FROM RECENT"#);
     // A quoted alias keeps its case too.
     leak(PG, r#"SELECT i.id FROM invoices "I" JOIN invoices i ON true WHERE "I".tenant_id = :tenant"#)
+        .rule(Rule::Unconfined)
         .problem(&["table `invoices i`", "not confined"]);
     safe(PG, r#"SELECT "I".id FROM invoices "I" WHERE "I".tenant_id = :tenant"#);
 }
@@ -60,9 +69,12 @@ fn sqlite_ignores_case_even_when_quoted() {
 #[test]
 fn mysql_alias_and_table_case_is_refused_when_the_server_decides() {
     // With lower_case_table_names = 0 (Linux) `I` is not `i`; with 1 or 2 it is.
-    leak(MYSQL, "SELECT i.id FROM invoices I WHERE i.tenant_id = :tenant").problem(&["not confined"]);
+    leak(MYSQL, "SELECT i.id FROM invoices I WHERE i.tenant_id = :tenant")
+        .rule(Rule::Unconfined)
+        .problem(&["not confined"]);
     safe(MYSQL, "SELECT i.id FROM invoices i WHERE i.tenant_id = :tenant");
     leak(MYSQL, "WITH Recent AS (SELECT id FROM invoices WHERE tenant_id = :tenant) SELECT id FROM recent")
+        .rule(Rule::UnresolvedName)
         .problem(&["may name a CTE or the table", "lower_case_table_names"]);
     safe(MYSQL, "WITH recent AS (SELECT id FROM invoices WHERE tenant_id = :tenant) SELECT id FROM recent");
     // Column names never have case in MySQL.
@@ -77,8 +89,10 @@ fn a_cte_does_not_shadow_the_target_of_update_or_delete() {
         PG_SQLITE,
         "WITH invoices AS (SELECT id FROM invoices WHERE tenant_id = :tenant) UPDATE invoices SET amount = 0",
     )
+    .rule(Rule::Unconfined)
     .problem(&["table `invoices` in UPDATE", "not confined"]);
     leak(PG_SQLITE, "WITH invoices AS (SELECT id FROM invoices WHERE tenant_id = :tenant) DELETE FROM invoices")
+        .rule(Rule::Unconfined)
         .problem(&["table `invoices` in DELETE FROM", "not confined"]);
     safe(
         PG_SQLITE,
@@ -90,6 +104,7 @@ fn a_cte_does_not_shadow_the_target_of_update_or_delete() {
 #[test]
 fn table_with_a_schema_is_the_base_table() {
     leak(PG, "WITH invoices AS (SELECT * FROM invoices WHERE tenant_id = :tenant) TABLE public.invoices")
+        .rule(Rule::Unconfined)
         .problem(&["`TABLE public.invoices`", "every tenant's rows"]);
     safe(PG, "WITH mine AS (SELECT * FROM invoices WHERE tenant_id = :tenant) TABLE mine");
 }
@@ -104,6 +119,7 @@ fn an_order_by_subquery_sees_its_own_from_first() {
            SELECT 1 FROM (SELECT code AS tenant_id FROM countries) i \
            ORDER BY (SELECT max(amount) FROM refunds r WHERE r.tenant_id = i.tenant_id))",
     )
+    .rule(Rule::Unconfined)
     .problem(&["table `refunds r`", "not confined"]);
     // Correlated to the query's own confined FROM: accepted (it was refused before).
     safe(
@@ -117,6 +133,7 @@ fn an_order_by_subquery_sees_its_own_from_first() {
 fn a_column_list_on_a_base_table_is_refused() {
     // `a(x, y)` renames the table's first columns: `x` may be the tenant column.
     leak(PG, "SELECT a.x FROM invoices AS a(x, y) WHERE a.tenant_id = :tenant")
+        .rule(Rule::UnresolvedName)
         .problem(&["renames the columns of `invoices a` by position"])
         .fix(&["drop the column list"]);
     safe(PG, "SELECT a.id AS x FROM invoices AS a WHERE a.tenant_id = :tenant");
@@ -130,6 +147,7 @@ fn a_column_list_on_a_derived_table_renames_by_position() {
         "SELECT p.id FROM (SELECT tenant_id, id FROM invoices WHERE tenant_id = :tenant) AS d(t, tenant_id) \
          JOIN payments p ON p.tenant_id = d.tenant_id",
     )
+    .rule(Rule::Unconfined)
     .problem(&["table `payments p`", "not confined"]);
     safe(
         PG,
@@ -147,6 +165,7 @@ fn set_operation_columns_hold_the_tenant_by_position() {
                     UNION ALL SELECT id, tenant_id FROM payments WHERE tenant_id = :tenant) \
          SELECT o.id FROM orders o JOIN c ON o.tenant_id = c.tenant_id",
     )
+    .rule(Rule::Unconfined)
     .problem(&["table `orders o`", "not confined"]);
     safe(
         ALL,
@@ -165,6 +184,7 @@ fn an_unqualified_name_that_a_nearer_table_may_hold_is_uncertain() {
         "SELECT i.id FROM invoices i WHERE i.tenant_id = :tenant AND EXISTS ( \
            SELECT 1 FROM (SELECT tenant_id AS t FROM countries) x JOIN orders o ON o.tenant_id = x.t)",
     )
+    .rule(Rule::Unconfined)
     .problem(&["table `orders o`", "not confined"]);
     safe(
         ALL,
@@ -180,6 +200,7 @@ fn the_nearest_scope_wins_for_a_shadowed_alias() {
         "SELECT i.id FROM invoices i WHERE i.tenant_id = :tenant AND EXISTS ( \
            SELECT 1 FROM payments i WHERE i.tenant_id = i.tenant_id)",
     )
+    .rule(Rule::Unconfined)
     .problem(&["table `payments i`", "not confined"]);
     safe(
         ALL,
@@ -193,13 +214,16 @@ fn the_nearest_scope_wins_for_a_shadowed_alias() {
 #[test]
 fn catalog_and_statistics_tables_are_never_readable() {
     leak(PG, "SELECT most_common_vals FROM pg_stats WHERE tablename = 'invoices'")
+        .rule(Rule::Catalog)
         .problem(&["`pg_stats`", "system catalog or statistics table"]);
-    leak(PG, "SELECT reltuples FROM pg_catalog.pg_class").problem(&["`pg_catalog.pg_class`", "system catalog"]);
-    leak(PG, "SELECT table_rows FROM information_schema.tables").problem(&["system catalog"]);
-    leak(MYSQL, "SELECT table_rows FROM information_schema.tables").problem(&["system catalog"]);
-    leak(MYSQL, "SELECT user FROM mysql.user").problem(&["system catalog"]);
-    leak(SQLITE, "SELECT sql FROM sqlite_master").problem(&["system catalog"]);
-    leak(SQLITE, "SELECT stat FROM sqlite_stat1").problem(&["system catalog"]);
+    leak(PG, "SELECT reltuples FROM pg_catalog.pg_class")
+        .rule(Rule::Catalog)
+        .problem(&["`pg_catalog.pg_class`", "system catalog"]);
+    leak(PG, "SELECT table_rows FROM information_schema.tables").rule(Rule::Catalog).problem(&["system catalog"]);
+    leak(MYSQL, "SELECT table_rows FROM information_schema.tables").rule(Rule::Catalog).problem(&["system catalog"]);
+    leak(MYSQL, "SELECT user FROM mysql.user").rule(Rule::Catalog).problem(&["system catalog"]);
+    leak(SQLITE, "SELECT sql FROM sqlite_master").rule(Rule::Catalog).problem(&["system catalog"]);
+    leak(SQLITE, "SELECT stat FROM sqlite_stat1").rule(Rule::Catalog).problem(&["system catalog"]);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use syn::LitStr;
-use tenantry_analyzer::{Backend, Mode, TENANT_PLACEHOLDER, Violation, analyze, placeholders, render, set_form};
+use tenantry_analyzer::{Backend, Mode, Rule, TENANT_PLACEHOLDER, Violation, analyze, placeholders, render, set_form};
 
 use crate::model::{Method, Repo};
 use crate::shape::Shape;
@@ -166,6 +166,7 @@ fn placeholders_match_arguments(
             None => format!("add an argument `{}`, or use one of the method's arguments: {}", p.name, args.join(", ")),
         };
         let v = Violation {
+            rule: Rule::Parameter,
             problem: format!("placeholder `:{}` matches no argument of the method", p.name),
             fix,
             span: Some((p.start, p.end)),

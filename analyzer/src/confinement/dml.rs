@@ -8,6 +8,7 @@ impl Checker<'_> {
     pub(super) fn insert(&mut self, ins: &Insert, outer: &[&[Source]], ctx: &str) -> Output {
         let TableObject::TableName(name) = &ins.table else {
             self.problem(
+                Rule::Uncheckable,
                 format!("INSERT into a table function{ctx} cannot be checked"),
                 "insert into a table by name".to_string(),
                 locate(self.sql, ins.table.span()),
@@ -23,6 +24,7 @@ impl Checker<'_> {
         match kind {
             RelationKind::Shared => self.shared_write("INSERT into", &table, ctx, span),
             RelationKind::Catalog => self.problem(
+                Rule::Catalog,
                 format!("INSERT into `{table}`{ctx} writes a system catalog"),
                 "change the schema in a migration, not in a repository method".to_string(),
                 span,
@@ -30,7 +32,7 @@ impl Checker<'_> {
             RelationKind::Owned => {}
         }
         if ins.replace_into || matches!(ins.or, Some(SqliteOnConflict::Replace)) {
-            self.problem(
+            self.problem(Rule::Upsert,
                 format!("`REPLACE` into `{table}`{ctx} deletes whatever row it collides with, which may belong to another tenant"),
                 format!("use `INSERT ... ON CONFLICT ({tc}, ...) DO UPDATE` (PostgreSQL, SQLite) or a guarded `ON DUPLICATE KEY UPDATE` (MySQL)"),
                 span,
@@ -59,11 +61,13 @@ impl Checker<'_> {
                 match ins.assignments.iter().find(|a| self.assigns_tc(&a.target)) {
                     Some(a) if self.is_tenant(&a.value) => self.tenant_reached = true,
                     Some(a) => self.problem(
+                        Rule::InsertTenant,
                         format!("INSERT into `{table}`{ctx} sets `{tc}` to `{}` instead of `:tenant`", a.value),
                         format!("write `{tc} = :tenant`"),
                         span,
                     ),
                     None => self.problem(
+                        Rule::InsertTenant,
                         format!("INSERT into `{table}`{ctx} does not set the tenant column `{tc}`"),
                         format!("add `{tc} = :tenant` to the SET list"),
                         span,
@@ -71,12 +75,12 @@ impl Checker<'_> {
                 }
             } else if let Some(source) = &ins.source {
                 match position {
-                    None if ins.columns.is_empty() => self.problem(
+                    None if ins.columns.is_empty() => self.problem(Rule::InsertTenant,
                         format!("INSERT into `{table}`{ctx} does not name its columns, so the tenant column cannot be checked"),
                         format!("list the columns, including `{tc}`, and give `{tc}` the value `:tenant`"),
                         span,
                     ),
-                    None => self.problem(
+                    None => self.problem(Rule::InsertTenant,
                         format!("INSERT into `{table}`{ctx} does not set the tenant column `{tc}`"),
                         format!("add `{tc}` to the column list and `:tenant` to every row"),
                         span,
@@ -85,6 +89,7 @@ impl Checker<'_> {
                 }
             } else {
                 self.problem(
+                    Rule::InsertTenant,
                     format!("INSERT into `{table}`{ctx} has no rows that set `{tc}` (DEFAULT VALUES)"),
                     format!("write `INSERT INTO {table} ({tc}, ...) VALUES (:tenant, ...)`"),
                     span,
@@ -105,6 +110,7 @@ impl Checker<'_> {
                     for a in &du.assignments {
                         if self.may_assign_tc(&a.target) {
                             self.problem(
+                                Rule::TenantColumnWrite,
                                 format!("the upsert into `{table}`{ctx} changes the tenant column `{tc}`"),
                                 format!("remove `{tc}` from the DO UPDATE SET list"),
                                 locate(self.sql, a.span()),
@@ -135,7 +141,7 @@ impl Checker<'_> {
                                 "...".to_string(),
                             ),
                         };
-                        self.problem(
+                        self.problem(Rule::Upsert,
                             format!(
                                 "the upsert into `{table}`{ctx} can overwrite another tenant's row: {why} and the DO UPDATE is not guarded by the tenant"
                             ),
@@ -155,6 +161,7 @@ impl Checker<'_> {
                 for a in assignments {
                     if self.may_assign_tc(&a.target) {
                         self.problem(
+                            Rule::TenantColumnWrite,
                             format!("the upsert into `{table}`{ctx} changes the tenant column `{tc}`"),
                             format!("remove `{tc}` from the ON DUPLICATE KEY UPDATE list"),
                             locate(self.sql, a.span()),
@@ -163,7 +170,7 @@ impl Checker<'_> {
                         self.tenant_reached = true;
                     } else {
                         let col = a.target.to_string();
-                        self.problem(
+                        self.problem(Rule::Upsert,
                             format!(
                                 "`ON DUPLICATE KEY UPDATE {col} = ...` on `{table}`{ctx} can overwrite another tenant's row: MySQL does not say which unique key collided"
                             ),
@@ -202,6 +209,7 @@ impl Checker<'_> {
                 match row.content.get(pos) {
                     Some(v) if self.is_tenant(v) => self.tenant_reached = true,
                     Some(v) => self.problem(
+                        Rule::InsertTenant,
                         format!(
                             "INSERT into `{table}`{ctx}: VALUES row {} sets `{tc}` to `{v}` instead of `:tenant`",
                             n + 1
@@ -210,6 +218,7 @@ impl Checker<'_> {
                         locate(self.sql, v.span()),
                     ),
                     None => self.problem(
+                        Rule::InsertTenant,
                         format!("INSERT into `{table}`{ctx}: VALUES row {} has fewer values than columns", n + 1),
                         "give every row one value per column".to_string(),
                         locate(self.sql, source.span()),
@@ -228,7 +237,7 @@ impl Checker<'_> {
             // Whatever anchors that position comes down to `:tenant`, which so reaches the
             // inserted row's tenant column.
             Some(p) if p.get(pos).is_some_and(|(_, tenant)| *tenant) => self.tenant_reached = true,
-            _ => self.problem(
+            _ => self.problem(Rule::InsertTenant,
                 format!(
                     "INSERT into `{table}` ... SELECT{ctx}: the selected value for `{tc}` is not provably the tenant"
                 ),
@@ -322,7 +331,7 @@ impl Checker<'_> {
     }
 
     pub(super) fn shared_write(&mut self, verb: &str, table: &str, ctx: &str, span: Option<(usize, usize)>) {
-        self.problem(
+        self.problem(Rule::SharedWrite,
             format!("{verb} shared table `{table}`{ctx}: it belongs to every tenant, so a tenant-scoped method may read it but not change it"),
             "move the write to an `#[unscoped(reason = \"...\")]` method, or drop the table from `shared(...)` if each row belongs to one tenant".to_string(),
             span,
@@ -342,6 +351,7 @@ impl Checker<'_> {
         }
         if matches!(u.or, Some(SqliteOnConflict::Replace)) {
             self.problem(
+                Rule::Upsert,
                 format!(
                     "`UPDATE OR REPLACE`{ctx} deletes whatever row it collides with, which may belong to another tenant"
                 ),
@@ -354,6 +364,7 @@ impl Checker<'_> {
         for a in &u.assignments {
             if self.may_assign_tc(&a.target) {
                 self.problem(
+                    Rule::TenantColumnWrite,
                     format!("UPDATE{ctx} changes the tenant column `{tc}`: that moves rows to another tenant"),
                     format!(
                         "remove `{}` from the SET list; moving data between tenants needs an `#[unscoped]` method",
@@ -378,7 +389,7 @@ impl Checker<'_> {
                             .iter()
                             .find(|t| matches!(level.sources[**t].kind, SourceKind::Owned))
                             .map_or("t".to_string(), |t| level.sources[*t].binding.clone());
-                        self.problem(
+                        self.problem(Rule::SharedWrite,
                             format!("`SET {n} = ...` in a multi-table UPDATE{ctx} may write shared table `{display}`: a bare column belongs to whichever joined table has it"),
                             format!("qualify the column with the tenant-owned table it belongs to: `SET {owner}.{n} = ...`"),
                             span,

@@ -107,6 +107,7 @@ impl Checker<'_> {
                 let parts: Vec<Ident> = name.0.iter().filter_map(|p| p.as_ident().cloned()).collect();
                 let Some(last) = parts.last().filter(|_| parts.len() == name.0.len()) else {
                     self.problem(
+                        Rule::UnresolvedName,
                         format!("table `{name}`{ctx} has a name tenantry cannot resolve"),
                         "name the table plainly (`schema.table`)".to_string(),
                         locate(self.sql, name.span()),
@@ -141,7 +142,7 @@ impl Checker<'_> {
                             (SourceKind::Derived(out.tenant_names.clone()), out.names())
                         }
                         CteRef::Uncertain => {
-                            self.problem(
+                            self.problem(Rule::UnresolvedName,
                                 format!("`{display}`{ctx} may name a CTE or the table of that name: MySQL compares table names with or without case depending on the server's `lower_case_table_names`"),
                                 "spell the name exactly as the CTE is named, or rename the CTE so that it differs from every table name in more than case".to_string(),
                                 span,
@@ -150,7 +151,7 @@ impl Checker<'_> {
                         }
                         CteRef::Base => match self.relation_kind(&parts) {
                             RelationKind::Catalog => {
-                                self.problem(
+                                self.problem(Rule::Catalog,
                                     format!("`{display}`{ctx} is a system catalog or statistics table: it describes (and may show samples of) every tenant's data"),
                                     "read the tenant's own tables instead, or move the statement to an `#[unscoped(reason = \"...\")]` method".to_string(),
                                     span,
@@ -160,7 +161,7 @@ impl Checker<'_> {
                             RelationKind::Shared => (SourceKind::Shared, None),
                             RelationKind::Owned => {
                                 if !alias_columns.is_empty() {
-                                    self.problem(
+                                    self.problem(Rule::UnresolvedName,
                                         format!("`{}`{ctx} renames the columns of `{}` by position: tenantry does not know the table's column order, so it cannot tell which name is the tenant column", unquoted(name), display),
                                         format!("drop the column list after the alias and rename columns in the select list (`{}.col AS x`)", alias.as_ref().map_or(String::new(), |a| a.name.to_string())),
                                         span,
@@ -256,6 +257,7 @@ impl Checker<'_> {
             }
             other => {
                 self.problem(
+                    Rule::Uncheckable,
                     format!("`{other}`{ctx} is a FROM item tenantry cannot check for confinement"),
                     "use plain tables, subqueries and joins".to_string(),
                     locate(self.sql, other.span()),
@@ -289,7 +291,7 @@ impl Checker<'_> {
         if builtin && functions::is_pure_table_function(self.backend, &folded) {
             SourceKind::Function
         } else {
-            self.problem(
+            self.problem(Rule::Uncheckable,
                 format!("table function `{}`{ctx} may read any tenant's rows and cannot be checked", unquoted(function)),
                 format!("select from the tables themselves, confined with `{} = :tenant`, or move the call to an `#[unscoped(reason = \"...\")]` method", self.tc_sql()),
                 span,

@@ -41,7 +41,7 @@ use sqlparser::tokenizer::{Location, Span};
 
 use crate::functions;
 use crate::names::{self, Kind, Match};
-use crate::{Backend, Schema, StatementKind, TENANT_PLACEHOLDER, Violation, same_name};
+use crate::{Backend, Rule, Schema, StatementKind, TENANT_PLACEHOLDER, Violation, same_name};
 use scope::{CteRef, Ref, RelationKind};
 
 mod dml;
@@ -95,12 +95,14 @@ pub(crate) fn check(
     }
     if tenant_uses > 0 && c.problems.is_empty() && !confined_something && !c.touched_owned(statement) {
         c.problems.push(Violation::new(
+            Rule::TenantUnused,
             "`:tenant` is used but never compared with a tenant column: the statement reads only shared tables",
             "drop `:tenant` from the statement, or compare it with a tenant-owned table's tenant column",
             None,
         ));
     } else if tenant_uses > 0 && c.problems.is_empty() && !c.tenant_reached {
         c.problems.push(Violation::new(
+            Rule::TenantUnused,
             "`:tenant` is used but never reaches a tenant column",
             format!(
                 "confine each tenant-owned table with `{} = :tenant`",
@@ -253,8 +255,8 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn problem(&mut self, problem: String, fix: String, span: Option<(usize, usize)>) {
-        let v = Violation::new(problem, fix, span);
+    fn problem(&mut self, rule: Rule, problem: String, fix: String, span: Option<(usize, usize)>) {
+        let v = Violation::new(rule, problem, fix, span);
         if !self.problems.contains(&v) {
             self.problems.push(v);
         }
@@ -270,6 +272,7 @@ impl<'s> Checker<'s> {
             other => {
                 let keyword = statement_keyword(other);
                 self.problem(
+                    Rule::Uncheckable,
                     format!("`{keyword}`{ctx} cannot be checked for confinement"),
                     "use SELECT, INSERT, UPDATE or DELETE".to_string(),
                     locate(self.sql, other.span()),

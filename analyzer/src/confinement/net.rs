@@ -49,7 +49,7 @@ impl Checker<'_> {
             let Some(ident) = r.0.first().and_then(|p| p.as_ident()) else { continue };
             let at = (ident.span.start.line, ident.span.start.column);
             if !self.seen_relations.contains(&at) && !self.schema.is_shared(&last_part(&r)) {
-                self.problem(
+                self.problem(Rule::Uncheckable,
                     format!("table `{}` is used in a construct tenantry cannot check for confinement", unquoted(&r)),
                     "rewrite the statement with plain SELECT/JOIN/subqueries, or move it to an `#[unscoped(reason = \"...\")]` method".to_string(),
                     locate(self.sql, ident.span),
@@ -101,6 +101,7 @@ impl Checker<'_> {
         }
         for id in found.variables {
             self.problem(
+                Rule::Variable,
                 format!(
                     "variable `{}` lives on the connection, which a pool hands from one tenant to the next",
                     id.value
@@ -179,7 +180,7 @@ impl Checker<'_> {
                 ),
             ),
         };
-        self.problem(problem, fix, span);
+        self.problem(Rule::Function, problem, fix, span);
     }
 
     pub(super) fn touched_owned(&self, statement: &Statement) -> bool {

@@ -130,6 +130,7 @@ impl Checker<'_> {
                     CteRef::Cte(out) => return out,
                     CteRef::Base if self.relation_kind(&path) == RelationKind::Shared => {}
                     CteRef::Base | CteRef::Uncertain => self.problem(
+                        Rule::Unconfined,
                         format!("`TABLE {name}`{ctx} reads every tenant's rows"),
                         format!("write `SELECT * FROM {name} WHERE {} = :tenant`", self.tc_sql()),
                         None,
@@ -150,6 +151,7 @@ impl Checker<'_> {
         }
         if !select.lateral_views.is_empty() || select.prewhere.is_some() || !select.connect_by.is_empty() {
             self.problem(
+                Rule::Uncheckable,
                 format!("a dialect-specific clause{ctx} (LATERAL VIEW, PREWHERE or CONNECT BY) cannot be checked"),
                 "rewrite the query with standard joins and WHERE".to_string(),
                 locate(self.sql, select.span()),

@@ -23,6 +23,7 @@ pub(crate) fn shape(statement: &Statement, sql: &str, schema: &Schema, backend: 
                 && s.into.is_some()
             {
                 return Err(Violation::new(
+                    Rule::Statement,
                     "`SELECT ... INTO` creates a table: schema changes do not belong in a repository",
                     "select the rows without `INTO`, and create tables in a migration",
                     locate(sql, s.span()),
@@ -46,6 +47,7 @@ pub(crate) fn shape(statement: &Statement, sql: &str, schema: &Schema, backend: 
         // The parser takes it, the server does not: MariaDB returns rows from INSERT and
         // DELETE only, MySQL from none; refused here rather than at run time.
         Statement::Update(u) if backend == Backend::MySql && u.returning.is_some() => Err(Violation::new(
+            Rule::Statement,
             "`UPDATE ... RETURNING` does not run on MySQL or MariaDB (MariaDB returns rows from INSERT and DELETE only)",
             "return `u64` (rows affected) and read the row with a SELECT in the same transaction",
             locate(sql, u.span()),
@@ -65,6 +67,7 @@ pub(crate) fn shape(statement: &Statement, sql: &str, schema: &Schema, backend: 
         other => {
             let keyword = statement_keyword(other);
             Err(Violation::new(
+                Rule::Statement,
                 format!(
                     "`{keyword}` is not allowed in a repository: a method holds one SELECT, INSERT, UPDATE or DELETE"
                 ),

@@ -67,7 +67,12 @@ impl Checker<'_> {
                 None => (fix, s.span),
             };
             let clause = if of_ctx.is_empty() { s.clause.to_string() } else { format!("{} of {of_ctx}", s.clause) };
-            self.problem(format!("table `{}` in {clause} is not confined to the tenant{hint}", s.display), fix, span);
+            self.problem(
+                Rule::Unconfined,
+                format!("table `{}` in {clause} is not confined to the tenant{hint}", s.display),
+                fix,
+                span,
+            );
         }
     }
 

@@ -11,6 +11,7 @@
 // Each test file uses a subset of these helpers.
 #![allow(dead_code)]
 
+pub use tenantry_analyzer::Rule;
 use tenantry_analyzer::{Analysis, Backend, Mode, Schema, StatementKind, Violation, analyze, render};
 
 /// Every backend: syntax the three dialects share.
@@ -121,6 +122,25 @@ impl Refused {
                 None => panic!(
                     "on {}, no problem mentions all of {parts:?}; the messages are:\n\n{}",
                     backend.name(),
+                    rendered(&self.sql, vs)
+                ),
+            }
+        }
+        self
+    }
+
+    /// Picks the violation of `rule` (on every backend), as [`Refused::problem`] picks by
+    /// wording: what the rules found, independent of how it is worded.
+    #[track_caller]
+    pub fn rule(mut self, rule: Rule) -> Self {
+        self.current.clear();
+        for (backend, vs) in &self.per_backend {
+            match vs.iter().position(|v| v.rule == rule) {
+                Some(i) => self.current.push(i),
+                None => panic!(
+                    "on {}, no problem of rule {rule:?}; the problems are ({:?}):\n\n{}",
+                    backend.name(),
+                    vs.iter().map(|v| v.rule).collect::<Vec<_>>(),
                     rendered(&self.sql, vs)
                 ),
             }
