@@ -103,10 +103,6 @@ impl Schema {
     pub fn with_shared<I: IntoIterator<Item = S>, S: Into<String>>(shared: I) -> Self {
         Schema { shared: shared.into_iter().map(Into::into).collect(), ..Schema::default() }
     }
-
-    pub(crate) fn is_shared(&self, table: &str) -> bool {
-        self.shared.iter().any(|s| same_name(s, table))
-    }
 }
 
 /// Whether the statement must be confined to a tenant.

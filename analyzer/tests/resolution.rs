@@ -238,3 +238,12 @@ fn a_catalog_declared_shared_is_still_refused() {
         assert!(problems[0].problem.contains("system catalog"), "{problems:?}");
     }
 }
+
+#[test]
+fn the_safety_net_resolves_table_names_too() {
+    // SQLite's `x IN table` reads a table outside FROM: only a shared one may be read so.
+    safe(SQLITE, "SELECT id FROM invoices WHERE tenant_id = :tenant AND country IN countries");
+    leak(SQLITE, "SELECT id FROM invoices WHERE tenant_id = :tenant AND customer_id IN customers")
+        .rule(Rule::Uncheckable)
+        .problem(&["table `customers` is used in a construct tenantry cannot check"]);
+}

@@ -48,7 +48,8 @@ impl Checker<'_> {
         for r in v.0 {
             let Some(ident) = r.0.first().and_then(|p| p.as_ident()) else { continue };
             let at = (ident.span.start.line, ident.span.start.column);
-            if !self.seen_relations.contains(&at) && !self.schema.is_shared(&last_part(&r)) {
+            let parts: Vec<Ident> = r.0.iter().filter_map(|p| p.as_ident().cloned()).collect();
+            if !self.seen_relations.contains(&at) && self.relation_kind(&parts) != RelationKind::Shared {
                 self.problem(Rule::Uncheckable,
                     format!("table `{}` is used in a construct tenantry cannot check for confinement", unquoted(&r)),
                     "rewrite the statement with plain SELECT/JOIN/subqueries, or move it to an `#[unscoped(reason = \"...\")]` method".to_string(),
@@ -184,18 +185,19 @@ impl Checker<'_> {
     }
 
     pub(super) fn touched_owned(&self, statement: &Statement) -> bool {
-        struct Owned<'a>(&'a Schema, bool);
-        impl Visitor for Owned<'_> {
+        struct Relations(Vec<ObjectName>);
+        impl Visitor for Relations {
             type Break = ();
             fn pre_visit_relation(&mut self, r: &ObjectName) -> ControlFlow<()> {
-                if !self.0.is_shared(&last_part(r)) {
-                    self.1 = true;
-                }
+                self.0.push(r.clone());
                 ControlFlow::Continue(())
             }
         }
-        let mut v = Owned(self.schema, false);
+        let mut v = Relations(Vec::new());
         let _ = statement.visit(&mut v);
-        v.1
+        v.0.iter().any(|r| {
+            let parts: Vec<Ident> = r.0.iter().filter_map(|p| p.as_ident().cloned()).collect();
+            self.relation_kind(&parts) != RelationKind::Shared
+        })
     }
 }
