@@ -14,7 +14,8 @@ use common::*;
 fn a_qualified_comparison_confines_only_with_the_tenant_column() {
     leak(ALL, "SELECT i.id FROM invoices i WHERE i.customer = :tenant")
         .rule(Rule::Unconfined)
-        .problem(&["table `invoices i` in FROM", "not confined"]);
+        .problem(&["table `invoices i` in FROM", "`i.customer`, which is not its tenant column `tenant_id`"])
+        .fix(&["add `AND i.tenant_id = :tenant`"]);
     leak(ALL, "SELECT id FROM invoices WHERE invoices.id = :tenant")
         .rule(Rule::Unconfined)
         .problem(&["`invoices`", "not confined"]);
@@ -71,7 +72,7 @@ fn mysql_alias_and_table_case_is_refused_when_the_server_decides() {
     // With lower_case_table_names = 0 (Linux) `I` is not `i`; with 1 or 2 it is.
     leak(MYSQL, "SELECT i.id FROM invoices I WHERE i.tenant_id = :tenant")
         .rule(Rule::Unconfined)
-        .problem(&["not confined"]);
+        .problem(&["may or may not name `invoices I`", "lower_case_table_names"]);
     safe(MYSQL, "SELECT i.id FROM invoices i WHERE i.tenant_id = :tenant");
     leak(MYSQL, "WITH Recent AS (SELECT id FROM invoices WHERE tenant_id = :tenant) SELECT id FROM recent")
         .rule(Rule::UnresolvedName)

@@ -42,7 +42,7 @@ use sqlparser::tokenizer::{Location, Span};
 use crate::functions;
 use crate::names::{self, Kind, Match};
 use crate::{Backend, Rule, Schema, StatementKind, TENANT_PLACEHOLDER, Violation, same_name};
-use scope::{CteRef, Ref, RelationKind};
+use scope::{CteRef, Ref, RelationKind, Why};
 
 mod dml;
 mod expr;

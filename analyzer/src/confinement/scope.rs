@@ -179,7 +179,7 @@ impl Checker<'_> {
                         // would refuse the name as ambiguous: no other meaning is possible.
                         ([(idx, tenant)], _) => return Ref::At { depth, idx: *idx, tenant: *tenant },
                         ([], None) => continue,
-                        ([], Some(i)) => return Ref::Uncertain(sources[i].display.clone()),
+                        ([], Some(i)) => return Ref::Uncertain(sources[i].display.clone(), Why::Columns),
                         _ => return Ref::Ambiguous,
                     }
                 }
@@ -203,7 +203,10 @@ impl Checker<'_> {
                             return Ref::At { depth, idx: *idx, tenant };
                         }
                         ([], None) => continue,
-                        ([], Some(i)) | ([_], Some(i)) => return Ref::Uncertain(sources[i].display.clone()),
+                        ([], Some(i)) | ([_], Some(i)) => {
+                            let why = if qualifier.len() > 1 { Why::Schema } else { Why::Case };
+                            return Ref::Uncertain(sources[i].display.clone(), why);
+                        }
                         _ => return Ref::Ambiguous,
                     }
                 }
@@ -268,11 +271,22 @@ pub(super) enum Ref {
     At { depth: usize, idx: usize, tenant: bool },
     /// Two sources of the nearest scope have the column: the database refuses the name.
     Ambiguous,
-    /// The named source may or may not have the column (its columns are unknown), or
-    /// MySQL's case rules decide: the reference cannot be resolved for sure.
-    Uncertain(String),
+    /// The named source may or may not be the one meant: the reference cannot be resolved
+    /// for sure, for the reason given.
+    Uncertain(String, Why),
     /// No source in scope has it.
     Unknown,
+}
+
+/// Why a reference is uncertain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Why {
+    /// MySQL compares table names and aliases with or without case, by server setting.
+    Case,
+    /// The source's columns are unknown: it may hold a column of that name.
+    Columns,
+    /// The schema a column is qualified with may or may not be the table's.
+    Schema,
 }
 
 enum Has {

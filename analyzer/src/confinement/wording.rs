@@ -101,6 +101,29 @@ impl Checker<'_> {
                 return (format!(": {}", self.describe(e, level, outer)), Some(*e));
             }
         }
+        // `:tenant` compared with a column that resolves to this table but is not its
+        // tenant column (`i.customer = :tenant`).
+        for g in level.groups.iter().filter(|g| g.filters.contains(&idx)) {
+            for c in &g.conjuncts {
+                let Conj::Expr(e) = c else { continue };
+                for (a, b) in equalities(e) {
+                    for (column, value) in [(a, b), (b, a)] {
+                        if self.is_tenant(value)
+                            && self.bind(column, level, &[]) == (Ref::At { depth: 0, idx, tenant: false })
+                        {
+                            let text = truncate(&e.to_string());
+                            return (
+                                format!(
+                                    ": `{text}` compares `:tenant` with `{column}`, which is not its tenant column `{}`",
+                                    self.tc_sql()
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                }
+            }
+        }
         (String::new(), None)
     }
 
@@ -205,12 +228,42 @@ impl Checker<'_> {
         !v.other
     }
 
+    /// Why a column reference compared with `:tenant` resolves to no tenant column for
+    /// sure, when that is the reason.
+    fn unresolved(&self, column: &Expr, level: &Level<'_>, outer: &[&[Source]]) -> Option<String> {
+        if !matches!(strip(column), Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+            return None;
+        }
+        match self.bind(column, level, outer) {
+            Ref::Uncertain(d, Why::Case) => Some(format!(
+                "may or may not name `{d}`: MySQL compares table names and aliases with or without case by the server's `lower_case_table_names`; write the name exactly as FROM does"
+            )),
+            Ref::Uncertain(d, Why::Columns) => Some(format!(
+                "may name a column of `{d}`, whose columns tenantry does not know; qualify it with the table it belongs to"
+            )),
+            Ref::Uncertain(d, Why::Schema) => Some(format!(
+                "may or may not name `{d}`: which schema a table is found in depends on the search path; qualify the column as FROM names the table"
+            )),
+            Ref::Ambiguous => Some("names a column several tables of the FROM have: qualify it".to_string()),
+            Ref::Unknown => Some("names no table of the statement (PostgreSQL keeps the case of quoted names, and an alias hides its table's name)".to_string()),
+            Ref::At { .. } => None,
+        }
+    }
+
     pub(super) fn describe(&self, e: &Expr, level: &Level<'_>, outer: &[&[Source]]) -> String {
         let text = truncate(&e.to_string());
         let tc = self.tc();
         match strip(e) {
             Expr::BinaryOp { op: BinaryOperator::Or, .. } => {
                 format!("`{text}` is under OR, so rows of other tenants can match the other branch")
+            }
+            Expr::BinaryOp { left, op: BinaryOperator::Eq, right }
+                if let Some(why) = [(left, right), (right, left)]
+                    .into_iter()
+                    .find(|(_, v)| self.is_tenant(v))
+                    .and_then(|(c, _)| self.unresolved(c, level, outer)) =>
+            {
+                format!("`{text}` {why}")
             }
             Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => {
                 let (l, r) = (strip(left), strip(right));
