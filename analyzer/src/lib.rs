@@ -389,7 +389,8 @@ fn parse_message(e: &sqlparser::parser::ParserError) -> String {
     }
 }
 
-/// Compares SQL names the way the analyser does: case-insensitively, quotes removed.
+/// Compares names without ASCII case: for built-in function names and the hints of
+/// messages only. References are resolved with each dialect's rules (`names`).
 pub(crate) fn same_name(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
