@@ -2,7 +2,7 @@
 //!
 //! * **PostgreSQL** folds an unquoted identifier to lower case and keeps a quoted one as
 //!   written: `Orders` and `orders` are one table, `"Orders"` is another. That holds for
-//!   tables, CTEs, aliases and columns alike.
+//!   tables, CTEs, aliases and columns alike; every name is cut to 63 bytes.
 //! * **SQLite** compares every identifier, quoted or not, without ASCII case.
 //! * **MySQL/MariaDB** compare column names (and column aliases) without case. Table names,
 //!   table aliases and CTE names follow the server's `lower_case_table_names`: compared
@@ -41,7 +41,16 @@ pub(crate) enum Match {
 /// The name the database looks up for `ident`: PostgreSQL folds unquoted names.
 pub(crate) fn stored(backend: Backend, ident: &Ident) -> String {
     match backend {
-        Backend::Postgres if ident.quote_style.is_none() => ident.value.to_ascii_lowercase(),
+        Backend::Postgres => {
+            let folded =
+                if ident.quote_style.is_none() { ident.value.to_ascii_lowercase() } else { ident.value.clone() };
+            // PostgreSQL cuts every identifier to NAMEDATALEN - 1 = 63 bytes.
+            let mut end = folded.len().min(63);
+            while !folded.is_char_boundary(end) {
+                end -= 1;
+            }
+            folded[..end].to_string()
+        }
         _ => ident.value.clone(),
     }
 }
@@ -137,6 +146,17 @@ mod tests {
         assert_eq!(compare(pg, Kind::Column, &ident("\"orders\""), &ident("ORDERS")), Match::Same);
         assert_eq!(compare_stored(pg, Kind::Column, &ident("tenantId"), "tenantId"), Match::Different);
         assert_eq!(compare_stored(pg, Kind::Column, &ident("\"tenantId\""), "tenantId"), Match::Same);
+    }
+
+    #[test]
+    fn postgres_cuts_names_to_63_bytes() {
+        let long = "a".repeat(63);
+        let pg = Backend::Postgres;
+        assert_eq!(compare(pg, Kind::Relation, &ident(&format!("{long}x")), &ident(&format!("{long}y"))), Match::Same);
+        assert_eq!(
+            compare(Backend::Sqlite, Kind::Relation, &ident(&format!("{long}x")), &ident(&format!("{long}y"))),
+            Match::Different
+        );
     }
 
     #[test]
