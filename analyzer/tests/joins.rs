@@ -49,7 +49,7 @@ fn inner_join_on_may_confine_both_sides() {
 fn anchors_chain_through_several_joins() {
     safe(
         ALL,
-        "SELECT l.id FROM invoices i \
+        "SELECT a.id FROM invoices i \
          JOIN customers c ON c.id = i.customer_id AND c.tenant_id = i.tenant_id \
          JOIN addresses a ON a.customer_id = c.id AND a.tenant_id = c.tenant_id \
          WHERE i.tenant_id = :tenant",

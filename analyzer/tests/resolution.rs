@@ -248,3 +248,21 @@ fn the_safety_net_resolves_table_names_too() {
         .rule(Rule::Uncheckable)
         .problem(&["table `customers` is used in a construct tenantry cannot check"]);
 }
+
+#[test]
+fn a_qualified_column_must_name_a_table_in_scope() {
+    // An alias hides its table's name, and a quoted PostgreSQL name keeps its case.
+    leak(ALL, "SELECT invoices.id FROM invoices i WHERE i.tenant_id = :tenant")
+        .rule(Rule::UnresolvedName)
+        .problem(&["`invoices.id` names no table of the statement"]);
+    leak(PG, r#"SELECT "I".id FROM invoices i WHERE i.tenant_id = :tenant"#).rule(Rule::UnresolvedName);
+    leak(PG, "UPDATE invoices SET amount = 0 WHERE invoices.tenant_id = :tenant RETURNING x.id")
+        .rule(Rule::UnresolvedName)
+        .problem(&["`x.id`"]);
+    safe(ALL, "SELECT i.id FROM invoices i WHERE i.tenant_id = :tenant");
+    // A subquery's reference to the enclosing query's table resolves there.
+    safe(
+        ALL,
+        "SELECT i.id FROM invoices i WHERE i.tenant_id = :tenant AND EXISTS (SELECT 1 FROM payments p WHERE p.tenant_id = i.tenant_id AND p.invoice_id = i.id)",
+    );
+}

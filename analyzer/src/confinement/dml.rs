@@ -428,6 +428,11 @@ impl Checker<'_> {
         for sub in subs {
             self.query(&sub, &chain, &format!(" in a subquery of the UPDATE{ctx}"));
         }
+        self.unresolved_references(&u.selection, &level, outer, ctx);
+        self.unresolved_references(&u.returning, &level, outer, ctx);
+        for a in &u.assignments {
+            self.unresolved_references(&a.value, &level, outer, ctx);
+        }
         self.returned(u.returning.as_deref(), &level, outer)
     }
 
@@ -492,6 +497,8 @@ impl Checker<'_> {
         for sub in subs {
             self.query(&sub, &chain, &format!(" in a subquery of the DELETE{ctx}"));
         }
+        self.unresolved_references(&d.selection, &level, outer, ctx);
+        self.unresolved_references(&d.returning, &level, outer, ctx);
         self.returned(d.returning.as_deref(), &level, outer)
     }
 }

@@ -185,6 +185,7 @@ impl Checker<'_> {
         for sub in tail {
             self.query(sub, &chain, &format!(" in a subquery of ORDER BY/LIMIT{ctx}"));
         }
+        self.unresolved_references(select, &level, outer, ctx);
 
         self.output(&select.projection, &level, outer)
     }

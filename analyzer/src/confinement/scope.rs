@@ -20,6 +20,56 @@ impl Checker<'_> {
         if uncertain { CteRef::Uncertain } else { CteRef::Base }
     }
 
+    /// Every qualified column reference of `node` (its own clauses, not its subqueries',
+    /// which are checked with their own scope) must name a table of the statement.
+    pub(super) fn unresolved_references<V: Visit + ?Sized>(
+        &mut self,
+        node: &V,
+        level: &Level<'_>,
+        outer: &[&[Source]],
+        ctx: &str,
+    ) {
+        struct Columns {
+            depth: usize,
+            found: Vec<Expr>,
+        }
+        impl Visitor for Columns {
+            type Break = ();
+            fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+                self.depth += 1;
+                ControlFlow::Continue(())
+            }
+            fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+                self.depth -= 1;
+                ControlFlow::Continue(())
+            }
+            fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+                if self.depth == 0 && matches!(e, Expr::CompoundIdentifier(p) if p.len() >= 2) {
+                    self.found.push(e.clone());
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let mut v = Columns { depth: 0, found: Vec::new() };
+        let _ = node.visit(&mut v);
+        for e in v.found {
+            let Expr::CompoundIdentifier(parts) = &e else { continue };
+            // MySQL's `@@session.x` is a variable, refused as such.
+            if parts[0].quote_style.is_none() && parts[0].value.starts_with('@') {
+                continue;
+            }
+            if self.bind(&e, level, outer) == Ref::Unknown {
+                let qualifier = parts[..parts.len() - 1].iter().map(|p| p.value.as_str()).collect::<Vec<_>>().join(".");
+                self.problem(
+                    Rule::UnresolvedName,
+                    format!("`{e}`{ctx} names no table of the statement: `{qualifier}` is neither a table nor an alias in scope"),
+                    "qualify the column with a table or alias of the FROM, spelled as the FROM spells it (an alias hides its table's name; PostgreSQL keeps the case of quoted names)".to_string(),
+                    locate(self.sql, parts[0].span),
+                );
+            }
+        }
+    }
+
     /// The source of `level` a qualified wildcard (`i.*`) names.
     pub(super) fn qualified_source(&self, name: &ObjectName, level: &Level<'_>) -> Option<Ref> {
         let parts: Vec<Ident> = name.0.iter().filter_map(|p| p.as_ident().cloned()).collect();
