@@ -5,7 +5,9 @@
 //! and make the same changes without RLS as with it. A difference is a statement that
 //! reaches another tenant's rows, which the analyser let through.
 //!
-//! Statements come from the analyser's own test suite ([`corpus`]).
+//! Statements come from two corpora: the analyser's own test suite ([`corpus`]) and a
+//! seeded generator of adversarial statements ([`generator`]). `tests/tests/oracle.rs`
+//! runs both; `scripts/oracle-campaign.sh` runs the generator for longer.
 //!
 //! The oracle only finds leaks that the fixture's data exposes: a statement that would
 //! read another tenant's row the fixture does not have passes. The fixture is built so
@@ -13,6 +15,7 @@
 //! columns of other tenants' rows).
 
 pub mod corpus;
+pub mod generator;
 pub mod judge;
 
 use std::collections::BTreeMap;
