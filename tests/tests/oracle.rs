@@ -7,6 +7,8 @@
 //! `TENANTRY_ORACLE_CASES` (default 1500) generated statements from seed
 //! `TENANTRY_ORACLE_SEED` (default 1). `scripts/oracle-campaign.sh` runs many more.
 //!
+//! `TENANTRY_ORACLE_SQL=<statement>` judges one statement alone and prints the verdict.
+//!
 //! Skips, saying so on stderr, when PostgreSQL is unreachable, unless
 //! `TENANTRY_REQUIRE_DB=1`.
 
@@ -35,6 +37,17 @@ async fn accepted_statements_behave_the_same_under_row_level_security() {
     let started = Instant::now();
     let suite = corpus::load(&corpus::analyzer_tests_dir());
     assert!(suite.unresolved.is_empty(), "safe(...) calls whose SQL the corpus cannot read: {:?}", suite.unresolved);
+
+    // `TENANTRY_ORACLE_SQL`: judge that statement alone (placeholders as the generator's).
+    if let Ok(sql) = std::env::var("TENANTRY_ORACLE_SQL") {
+        let verdict = oracle.judge(&sql, &generator::value).await;
+        oracle.remove().await;
+        let mut summary = Summary::default();
+        summary.record("TENANTRY_ORACLE_SQL", &sql, verdict.clone());
+        let _ = writeln!(std::io::stderr(), "{sql}\n{verdict:?}");
+        assert!(summary.differences.is_empty(), "{}", summary.differences[0]);
+        return;
+    }
 
     // The database is dropped whatever happens; a panic is re-raised after.
     let outcome = AssertUnwindSafe(async {

@@ -372,6 +372,9 @@ enum Shape {
     Tenant,
     /// `SELECT 1` (EXISTS).
     Exists,
+    /// Like `Types`, ordered by every column: an `INSERT ... SELECT` whose rows draw
+    /// identity values in the same order in both runs, whatever the plan.
+    Rows(Vec<Ty>),
 }
 
 /// Where a source's tenant condition goes.
@@ -401,11 +404,13 @@ struct Generator {
     /// Names of the statement's CTEs as PostgreSQL folds them: a base table of that
     /// name is the CTE from there on, so the generator does not pick it as a table.
     cte_names: Vec<String>,
+    /// A CTE the next FROM item refers to: one whose name is a twist is worth reading.
+    force_cte: Option<usize>,
 }
 
 impl Generator {
     fn new(seed: u64) -> Generator {
-        Generator { rng: Rng::new(seed), twist: 0, aliases: 0, cte_names: Vec::new() }
+        Generator { rng: Rng::new(seed), twist: 0, aliases: 0, cte_names: Vec::new(), force_cte: None }
     }
 
     fn twisted(&mut self) -> bool {
@@ -433,6 +438,9 @@ impl Generator {
     // ----- reads ---------------------------------------------------------------------
 
     fn read(&mut self) -> String {
+        if self.rng.chance(10) {
+            return self.scope_game();
+        }
         let (with, ctes) = self.ctes(&[]);
         let body = if self.rng.chance(12) {
             let types = self.types();
@@ -441,6 +449,66 @@ impl Generator {
             self.select(&ctes, &[], &Shape::Free, 0).sql
         };
         format!("{with}{body}")
+    }
+
+    /// A subquery that reuses an enclosing query's alias, or not, and refers to that alias
+    /// from one of its clauses: which table the name means there is what a scope rule
+    /// must get right. The inner item may hold another tenant's id as `tenant_id`.
+    ///
+    /// `SELECT a.id FROM invoices a WHERE a.tenant_id = :tenant AND a.id IN (SELECT ...
+    /// FROM <inner> [AS a] ... <a probe in WHERE, the SELECT list, ORDER BY, HAVING or
+    /// LIMIT>)`, where the probe reads a third table through `a.tenant_id`.
+    fn scope_game(&mut self) -> String {
+        let outer_t = *self.rng.pick(&["invoices", "customers", "orders", "nodes"]);
+        let a = self.alias(outer_t);
+        let shadow = self.rng.chance(60);
+        let inner_q = if shadow { a.clone() } else { self.alias("s") };
+        let inner_t = *self.rng.pick(&["invoices", "drafts", "payments", "jobs"]);
+        let text_col = match inner_t {
+            "invoices" => "customer",
+            "drafts" => "customer",
+            "payments" => "method",
+            _ => "payload",
+        };
+        let inner = match self.rng.below(4) {
+            0 => format!("(SELECT id, :other AS tenant_id FROM {inner_t} WHERE tenant_id = :tenant) AS {inner_q}"),
+            1 => format!("(SELECT id, {text_col} AS tenant_id FROM {inner_t} WHERE tenant_id = :tenant) AS {inner_q}"),
+            2 => format!("(SELECT id, tenant_id FROM {inner_t} WHERE tenant_id = :tenant) AS {inner_q}"),
+            _ => format!("{inner_t} AS {inner_q}"),
+        };
+        let inner_where = if inner.starts_with('(') { String::new() } else { format!("{inner_q}.tenant_id = :tenant") };
+        let (probe_t, probe_col) =
+            *self.rng.pick(&[("lines", "invoice_id"), ("payments", "invoice_id"), ("refunds", "invoice_id")]);
+        let anchor = if self.rng.chance(80) { format!("{a}.tenant_id") } else { "tenant_id".to_string() };
+        // LIMIT may not read its own level, so there the inner item does not shadow.
+        let clause = if shadow { self.rng.below(4) } else { self.rng.below(5) };
+        let row = if clause == 4 || self.rng.chance(50) { a.clone() } else { inner_q.clone() };
+        // A sum orders the rows it reads by their values; a count only tells whether
+        // there are any.
+        let measure = if self.rng.chance(50) { "count(*)" } else { "COALESCE(sum(p.amount), 0)" };
+        let probe =
+            format!("(SELECT {measure} FROM {probe_t} p WHERE p.tenant_id = {anchor} AND p.{probe_col} = {row}.id)");
+        let direction = if self.rng.chance(50) { "DESC" } else { "ASC" };
+        let and_where = |w: &str, extra: &str| match (w.is_empty(), extra.is_empty()) {
+            (true, true) => String::new(),
+            (true, false) => format!(" WHERE {extra}"),
+            (false, true) => format!(" WHERE {w}"),
+            (false, false) => format!(" WHERE {w} AND {extra}"),
+        };
+        let sub = match clause {
+            0 => format!("SELECT {inner_q}.id FROM {inner}{}", and_where(&inner_where, &format!("{probe} > 0"))),
+            1 => format!("SELECT {probe} FROM {inner}{}", and_where(&inner_where, "")),
+            2 => format!(
+                "SELECT {inner_q}.id FROM {inner}{} ORDER BY {probe} {direction}, 1 LIMIT 1",
+                and_where(&inner_where, "")
+            ),
+            3 => format!(
+                "SELECT {inner_q}.id FROM {inner}{} GROUP BY {inner_q}.id, {inner_q}.tenant_id HAVING count(*) <= {probe}",
+                and_where(&inner_where, "")
+            ),
+            _ => format!("SELECT {inner_q}.id FROM {inner}{} ORDER BY 1 LIMIT {probe}", and_where(&inner_where, "")),
+        };
+        format!("SELECT {a}.id FROM {outer_t} {a} WHERE {a}.tenant_id = :tenant AND {a}.id IN ({sub})")
     }
 
     /// Zero or more CTEs, as `WITH ... ` and the sources they define.
@@ -454,12 +522,40 @@ impl Generator {
         let mut defs = Vec::new();
         let mut srcs: Vec<Src> = Vec::new();
         for _ in 0..1 + self.rng.below(2) {
-            let query = self.select(&srcs, outer, &Shape::Tenant, 1);
             // The CTE's name: its own, or a base table's it shadows, written so that it
             // may or may not be the same name to PostgreSQL as the references.
             let base = self.rng.pick(&["invoices", "customers", "payments"]).to_string();
+            let taken = self.cte_names.iter().any(|n| n.eq_ignore_ascii_case(&base));
+            let case_twist = !taken && self.twisted() && self.rng.chance(40);
+            let query = if case_twist {
+                // Columns the base table has too, so that the reference runs whichever
+                // it names.
+                Query {
+                    sql: format!("SELECT tenant_id, id FROM {base} WHERE tenant_id = :tenant"),
+                    cols: vec![
+                        Col { name: "tenant_id".into(), orig: "tenant_id", ty: Text },
+                        Col { name: "id".into(), orig: "id", ty: Int },
+                    ],
+                    tenant: Some(0),
+                }
+            } else {
+                self.select(&srcs, outer, &Shape::Tenant, 1)
+            };
             let (defined, referenced) = match self.rng.below(10) {
-                _ if self.cte_names.contains(&base) || self.cte_names.iter().any(|n| n.eq_ignore_ascii_case(&base)) => {
+                _ if case_twist => {
+                    // `"Invoices"` is not `invoices` on PostgreSQL: the reference is the
+                    // base table (or the fixture's `"Invoices"`), not the CTE.
+                    let mut quoted = base.clone();
+                    quoted[..1].make_ascii_uppercase();
+                    self.force_cte = Some(srcs.len());
+                    // The other way round only where the quoted name is a table too.
+                    if base != "invoices" || self.rng.chance(50) {
+                        (format!("\"{quoted}\""), base)
+                    } else {
+                        (base, format!("\"{quoted}\""))
+                    }
+                }
+                _ if taken => {
                     let name = format!("cte{}", self.aliases);
                     self.aliases += 1;
                     (name.clone(), name)
@@ -471,13 +567,6 @@ impl Generator {
                 }
                 6 | 7 => (base.clone(), base.clone()),
                 8 => (format!("\"{base}\""), base.to_ascii_uppercase()),
-                _ if self.twisted() => {
-                    // `"Invoices"` is not `invoices` on PostgreSQL: the reference is the
-                    // base table (or the fixture's `"Invoices"`), not the CTE.
-                    let mut quoted = base.clone();
-                    quoted[..1].make_ascii_uppercase();
-                    if self.rng.chance(50) { (format!("\"{quoted}\""), base) } else { (base, format!("\"{quoted}\"")) }
-                }
                 _ => (base.clone(), format!("\"{base}\"")),
             };
             let materialized = if self.rng.chance(15) { "MATERIALIZED " } else { "" };
@@ -590,7 +679,8 @@ impl Generator {
         let ordered = match shape {
             Shape::Free => depth == 0 && self.rng.chance(30),
             // A subquery's own ORDER BY ... LIMIT, whose expressions see this level.
-            Shape::Types(_) | Shape::Tenant => depth > 0 && self.rng.chance(15),
+            Shape::Types(_) | Shape::Tenant => depth > 0 && self.rng.chance(20),
+            Shape::Rows(_) => true,
             Shape::Exists => false,
         };
         if ordered && !cols.is_empty() {
@@ -624,7 +714,10 @@ impl Generator {
         // LATERAL items and table functions may read the items to their left, which a
         // RIGHT or FULL join does not allow.
         let lateral_ok = matches!(join, Some(Join::Inner | Join::Left | Join::Cross | Join::Comma));
-        let (sql, src) = if choice < 10 && !ctes.is_empty() {
+        let forced = self.force_cte.take().and_then(|i| ctes.get(i)).cloned();
+        let (sql, src) = if let Some(cte) = forced {
+            self.cte_reference(level, cte)
+        } else if choice < 20 && !ctes.is_empty() {
             let cte = self.rng.pick(ctes).clone();
             self.cte_reference(level, cte)
         } else if choice < 18 && depth < 2 {
@@ -1117,7 +1210,7 @@ impl Generator {
         let visible: Vec<Src> = outer.iter().chain(srcs).cloned().collect();
         match shape {
             Shape::Exists => (self.rng.pick(&["1", "*", "NULL"]).to_string(), Vec::new(), None, None),
-            Shape::Types(types) => {
+            Shape::Types(types) | Shape::Rows(types) => {
                 let mut items = Vec::new();
                 let mut cols = Vec::new();
                 let mut tenant = None;
@@ -1391,7 +1484,7 @@ impl Generator {
         let source = if select_source {
             // INSERT ... SELECT from a confined source.
             let types: Vec<Ty> = cols.iter().map(|c| c.1).collect();
-            let q = self.select(&ctes, &[], &Shape::Types(types), 1);
+            let q = self.select(&ctes, &[], &Shape::Rows(types), 1);
             let tenant_first = t.owned && cols[0].0 == "tenant_id";
             if tenant_first && q.tenant != Some(0) && !self.twisted() {
                 // The row's tenant column must hold the tenant: select `:tenant` there.

@@ -10,7 +10,25 @@
 //! The statement runs with the simple query protocol (`raw_sql`): PostgreSQL then sends
 //! every value as text, so rows of any statement (a query, DML with `RETURNING`, a
 //! data-modifying CTE) compare as text without knowing their types. Placeholders become
-//! untyped literals (`'acme'`), which PostgreSQL coerces to the type their context wants.
+//! untyped literals (`'acme'`), substituted at the byte ranges the analyser found them
+//! at; PostgreSQL coerces them to the type their context wants.
+//!
+//! What is compared, and what is not:
+//! * the rows returned, as a multiset: the order of rows is the plan's, and RLS changes
+//!   plans. A leak through ORDER BY alone therefore goes unseen, unless a LIMIT makes it
+//!   pick other rows (the generator orders by every output column before a LIMIT, so that
+//!   ties cannot pick different rows);
+//! * the rows affected;
+//! * every table's rows after the statement, read as the superuser;
+//! * failures: a failure in one run only (a `WITH CHECK` violation, say) or different
+//!   failures are differences; the same failure in both makes the statement *not
+//!   executable* (a column the fixture lacks), which tells nothing;
+//! * identity values: an `INSERT ... SELECT` draws them in the order its SELECT produces
+//!   rows, which is the plan's again. The generator orders such SELECTs; a hand-written
+//!   statement that does not may show a difference in ids alone.
+//!
+//! Statements whose result may differ without a leak are skipped (see
+//! `nondeterministic`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -323,10 +341,10 @@ fn describe(e: &sqlx::Error) -> String {
 
 /// Why the output of `sql` may differ between two runs without any leak, if it may.
 ///
-/// * `LIMIT`, `OFFSET` or `FETCH` without an `ORDER BY`: which rows come first depends on
-///   the plan, and RLS changes plans. With an `ORDER BY` the rows compare; a tie in the
-///   order could still pick different rows, which the generator avoids by ordering by
-///   a key.
+/// * `LIMIT`, `OFFSET` or `FETCH` without any `ORDER BY`: which rows come first depends
+///   on the plan, and RLS changes plans. With an `ORDER BY` the rows are compared; a tie
+///   in the order could still pick different rows, which the generator avoids by
+///   ordering by every output column.
 /// * Volatile functions (`random()`, clocks): a different plan calls them a different
 ///   number of times.
 /// * The current role (`current_user`, privilege checks): the runs differ in role.
@@ -394,7 +412,7 @@ fn compare(plain: &Outcome, rls: &Outcome) -> Verdict {
             for (table, a) in tables_a {
                 let b = tables_b.get(table).map_or(&[][..], Vec::as_slice);
                 if a.as_slice() != b {
-                    what.push(format!("table {table} after the statement:"));
+                    what.push(format!("table {table} after the statement, rows that only one run left:"));
                     what.extend(diff_lines("  ", a, b));
                 }
             }
