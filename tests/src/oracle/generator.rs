@@ -13,6 +13,16 @@
 //! The analyser should refuse every twisted statement that leaks; the oracle judges those
 //! it accepts.
 //!
+//! Reads are SELECTs of one to three FROM items (base tables under varied names and
+//! aliases, derived and LATERAL tables, CTE references, table functions) joined every
+//! way (JOIN, LEFT/RIGHT/FULL, CROSS, comma; ON or USING), with subqueries in WHERE, the
+//! SELECT list, FROM, HAVING, ORDER BY and LIMIT, set operations and CTEs (recursive,
+//! and named like base tables). A tenth of them are *scope games*: a subquery that
+//! reuses an enclosing query's alias and refers to it from one of its clauses. Writes
+//! are INSERT (VALUES or SELECT, upserts with and without guards), UPDATE (with FROM)
+//! and DELETE (with USING), with RETURNING, and with CTEs before them, also data-modifying
+//! ones and ones named like the target.
+//!
 //! A statement is a pure function of `(seed, index)` ([`statement`]), so one case of a
 //! long campaign can be replayed alone. The generator knows the fixture's tables and
 //! columns, so that most statements run; it does not need to be right about what is
