@@ -345,8 +345,8 @@ fn describe(e: &sqlx::Error) -> String {
 ///   on the plan, and RLS changes plans. With an `ORDER BY` the rows are compared; a tie
 ///   in the order could still pick different rows, which the generator avoids by
 ///   ordering by every output column.
-/// * Volatile functions (`random()`, clocks): a different plan calls them a different
-///   number of times.
+/// * Volatile functions (`random()`, clocks, `nextval`): a different plan calls them a
+///   different number of times, or for other rows.
 /// * The current role (`current_user`, privilege checks): the runs differ in role.
 ///
 /// The check is lexical, which errs towards skipping (a column named `limit_x` does not
@@ -358,8 +358,16 @@ fn nondeterministic(sql: &str) -> Option<&'static str> {
     if (has("LIMIT") || has("OFFSET") || has("FETCH")) && !has("ORDER") {
         return Some("LIMIT/OFFSET/FETCH without ORDER BY");
     }
-    const VOLATILE: &[&str] =
-        &["RANDOM", "CLOCK_TIMESTAMP", "STATEMENT_TIMESTAMP", "TIMEOFDAY", "GEN_RANDOM_UUID", "TXID_CURRENT"];
+    // `nextval` hands out its values in the order the plan produces rows.
+    const VOLATILE: &[&str] = &[
+        "RANDOM",
+        "CLOCK_TIMESTAMP",
+        "STATEMENT_TIMESTAMP",
+        "TIMEOFDAY",
+        "GEN_RANDOM_UUID",
+        "TXID_CURRENT",
+        "NEXTVAL",
+    ];
     if VOLATILE.iter().any(|f| has(f)) {
         return Some("a volatile function");
     }
