@@ -950,11 +950,9 @@ impl Generator {
         {
             return "USING (tenant_id)".into();
         }
-        for (i, left) in level.srcs[..idx].iter().enumerate().rev() {
-            if let Some(cond) = relation(left, right) {
-                let _ = i;
-                return cond;
-            }
+        // The nearest related source to the left.
+        if let Some(cond) = level.srcs[..idx].iter().rev().find_map(|left| relation(left, right)) {
+            return cond;
         }
         // No relation: ids, which pair rows of different tenants unless confined.
         let left = &level.srcs[idx - 1];
