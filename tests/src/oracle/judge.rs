@@ -33,6 +33,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::TryStreamExt;
@@ -48,7 +49,7 @@ pub const TENANT: &str = "acme";
 pub const RLS_ROLE: &str = "oracle_rls";
 /// The setting the fixture's policies read the tenant from.
 const TENANT_SETTING: &str = "oracle.tenant";
-/// Databases of the oracle are named `tenantry_oracle_<unix seconds>_<pid>`.
+/// Databases of the oracle are named `tenantry_oracle_<unix seconds>_<pid>_<counter>`.
 const DATABASE_PREFIX: &str = "tenantry_oracle_";
 /// A database older than this was left behind by a killed run.
 const STALE_AFTER: Duration = Duration::from_secs(3600);
@@ -128,7 +129,9 @@ impl Oracle {
         )
         .await
         .unwrap_or_else(|e| panic!("creating role {RLS_ROLE}: {e}"));
-        let database = format!("{DATABASE_PREFIX}{}_{}", now_secs(), std::process::id());
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let database =
+            format!("{DATABASE_PREFIX}{}_{}_{}", now_secs(), std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         run(&mut admin, &format!("CREATE DATABASE {database}"))
             .await
             .unwrap_or_else(|e| panic!("creating database {database}: {e}"));
