@@ -297,6 +297,8 @@ async fn test_pool<DB: Database>(options: Options<DB>) -> Db<DB> {
 
 /// A minimal repository on SQLite, for tests about what surrounds a call (spans, audit)
 /// rather than about SQL.
+pub mod oracle;
+
 pub mod notes {
     use tenantry::{Db, Result, tenant_repository};
 
