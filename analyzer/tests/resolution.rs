@@ -266,3 +266,25 @@ fn a_qualified_column_must_name_a_table_in_scope() {
         "SELECT i.id FROM invoices i WHERE i.tenant_id = :tenant AND EXISTS (SELECT 1 FROM payments p WHERE p.tenant_id = i.tenant_id AND p.invoice_id = i.id)",
     );
 }
+
+#[test]
+fn a_column_of_an_outer_joins_optional_side_does_not_hold_the_tenant() {
+    // The FULL JOIN NULL-extends `d` where `c` has no match: the row would get no tenant.
+    leak(
+        PG,
+        "INSERT INTO invoices (tenant_id) SELECT d.tenant_id FROM (SELECT tenant_id, id FROM refunds WHERE tenant_id = :tenant) d \
+         FULL JOIN customers c ON d.id = c.id WHERE c.tenant_id = :tenant",
+    )
+    .rule(Rule::InsertTenant);
+    leak(
+        ALL,
+        "INSERT INTO invoices (tenant_id, id) SELECT c.tenant_id, i.id FROM invoices i \
+         LEFT JOIN customers c ON c.tenant_id = :tenant AND c.id = i.customer_id WHERE i.tenant_id = :tenant",
+    )
+    .rule(Rule::InsertTenant);
+    safe(
+        ALL,
+        "INSERT INTO invoices (tenant_id, id) SELECT i.tenant_id, i.id FROM invoices i \
+         LEFT JOIN customers c ON c.tenant_id = :tenant AND c.id = i.customer_id WHERE i.tenant_id = :tenant",
+    );
+}

@@ -52,6 +52,7 @@ impl Checker<'_> {
             span,
             confined: true,
             merged: false,
+            nullable: false,
         };
 
         if kind == RelationKind::Owned {

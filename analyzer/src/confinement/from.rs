@@ -87,6 +87,17 @@ impl Checker<'_> {
                     join_sources: right.clone(),
                 }),
             }
+            // The optional side of an outer join: a LEFT JOIN's right, a RIGHT JOIN's left,
+            // both sides of a FULL JOIN.
+            let optional: Vec<usize> = match (&join.join_operator, filters) {
+                (JoinOperator::FullOuter(_), _) => left.iter().chain(&right).copied().collect(),
+                (_, Filters::Right) => right.clone(),
+                (_, Filters::Left) => left.clone(),
+                _ => Vec::new(),
+            };
+            for i in optional {
+                level.sources[i].nullable = true;
+            }
             left.extend(right);
         }
         left
@@ -183,6 +194,7 @@ impl Checker<'_> {
                     span,
                     confined,
                     merged: false,
+                    nullable: false,
                 });
             }
             TableFactor::Derived { lateral, subquery, alias, .. } => {
@@ -208,6 +220,7 @@ impl Checker<'_> {
                     span,
                     confined: true,
                     merged: false,
+                    nullable: false,
                 });
             }
             TableFactor::Function { name, args, alias, .. } => {
@@ -235,6 +248,7 @@ impl Checker<'_> {
                     span,
                     confined: true,
                     merged: false,
+                    nullable: false,
                 });
             }
             TableFactor::UNNEST { alias, array_exprs, .. } => {
@@ -250,6 +264,7 @@ impl Checker<'_> {
                     span: None,
                     confined: true,
                     merged: false,
+                    nullable: false,
                 });
             }
             TableFactor::NestedJoin { table_with_joins, .. } => {

@@ -147,6 +147,10 @@ struct Source {
     /// Its tenant column is merged by `JOIN ... USING (tenant_id)` into the one of a source
     /// to its left, which is what an unqualified `tenant_id` then means.
     merged: bool,
+    /// It is on the optional side of an outer join: its columns may be NULL in a row, so
+    /// none of them provably holds the tenant in the output (`INSERT ... SELECT` would
+    /// write a row of no tenant).
+    nullable: bool,
 }
 
 #[derive(Debug, Clone)]

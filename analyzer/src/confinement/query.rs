@@ -206,14 +206,20 @@ impl Checker<'_> {
     pub(super) fn output(&self, projection: &[SelectItem], level: &Level<'_>, outer: &[&[Source]]) -> Output {
         let mut out = Output { tenant_names: Vec::new(), positions: Some(Vec::new()) };
         let wildcard_of = |s: &Source, names: &mut Vec<String>| match &s.kind {
+            _ if s.nullable => {}
             SourceKind::Owned if s.confined => names.push(self.tc().to_string()),
             SourceKind::Derived(cols) => names.extend(cols.iter().cloned()),
             _ => {}
         };
+        // A column of a source that may be NULL-extended does not hold the tenant in every row.
+        let holds = |e: &Expr| {
+            self.is_anchor(e, level, outer)
+                && !matches!(self.bind(e, level, outer), Ref::At { depth, idx, .. } if source_at(level, outer, (depth, idx)).nullable)
+        };
         for item in projection {
             match item {
                 SelectItem::UnnamedExpr(e) => {
-                    let anchored = self.is_anchor(e, level, outer);
+                    let anchored = holds(e);
                     let name = column_ident(e).map(|i| names::stored(self.backend, i));
                     if anchored && let Some(name) = &name {
                         out.tenant_names.push(name.clone());
@@ -223,7 +229,7 @@ impl Checker<'_> {
                     }
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
-                    let anchored = self.is_anchor(expr, level, outer);
+                    let anchored = holds(expr);
                     let name = names::stored(self.backend, alias);
                     if anchored {
                         out.tenant_names.push(name.clone());
