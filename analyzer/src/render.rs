@@ -19,12 +19,17 @@ pub fn render(sql: &str, v: &Violation) -> String {
     out.push('\n');
     match v.span {
         Some((start, end)) if start < sql.len() => {
+            // `Violation` is plain data: a span made by hand may cut a character, end
+            // before it starts or point into the line's indentation. Snap it to
+            // character boundaries so that every slice below is valid.
+            let start = sql.floor_char_boundary(start);
+            let end = sql.ceil_char_boundary(end).max(start);
             let line_start = sql[..start].rfind('\n').map_or(0, |i| i + 1);
             let line_end = sql[start..].find('\n').map_or(sql.len(), |i| start + i);
             let line = &sql[line_start..line_end];
             let indent = line.len() - line.trim_start().len();
             let shown: Vec<char> = line.trim().chars().collect();
-            let col = sql[line_start + indent..start].chars().count();
+            let col = sql[(line_start + indent).min(start)..start].chars().count();
             let width = sql[start..end.min(line_end).max(start)].chars().count().max(1);
             let (shown, col) = window(&shown, col, width);
             out.push_str(&format!("\n    {shown}\n    {}{}\n", " ".repeat(col), "^".repeat(width)));

@@ -308,9 +308,15 @@ pub(super) fn truncate(s: &str) -> String {
 // ----- locations ----------------------------------------------------------------------
 
 /// Converts sqlparser's 1-based line/column span into a byte range of `sql`.
+///
+/// Both ends are character boundaries, so that the range can slice `sql`. A span that
+/// ends at or before its start (as a parse error's location does) or past the statement
+/// is widened to the one character at its start: `start + 1` would cut a multi-byte
+/// character (a statement starting with `ź` panicked in `render`).
 pub(crate) fn locate(sql: &str, span: Span) -> Option<(usize, usize)> {
     let start = offset(sql, span.start)?;
-    let end = offset(sql, span.end).unwrap_or(start + 1).max(start + 1).min(sql.len());
+    let one_char = start + sql[start..].chars().next().map_or(0, char::len_utf8);
+    let end = offset(sql, span.end).filter(|&end| end > start).unwrap_or(one_char);
     Some((start, end))
 }
 

@@ -1,0 +1,40 @@
+//! Fuzzes the analyser's promise: any input gets an analysis or typed violations, never a
+//! panic, and everything a caller does with the result (the set form, the placeholder
+//! rewrite, rendering each violation against the statement) is panic-free too.
+//!
+//! The first byte picks the backend (`% 3`: SQLite, PostgreSQL, MySQL), the mode
+//! (`/ 3 % 2`: scoped, unscoped) and the schema (`/ 6 % 2`: the tests' schema, or one with a
+//! camel-case tenant column and an opted-in function); ASCII `0`..`5` are the first six
+//! combinations with the tests' schema. The rest is the statement, as UTF-8.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tenantry_analyzer::{Backend, Mode, Schema, analyze, placeholders, render, set_form};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&first, rest)) = data.split_first() else { return };
+    let Ok(sql) = std::str::from_utf8(rest) else { return };
+    let backend = Backend::ALL[usize::from(first % 3)];
+    let mode = if first / 3 % 2 == 0 { Mode::Scoped } else { Mode::Unscoped };
+    let schema = if first / 6 % 2 == 0 {
+        Schema::with_shared(["countries", "currencies"])
+    } else {
+        Schema {
+            tenant_column: "tenantId".to_string(),
+            shared: vec!["countries".to_string()],
+            allowed_functions: vec!["my_fn".to_string(), "app.audit".to_string()],
+        }
+    };
+    match analyze(sql, backend, &schema, mode) {
+        Ok(analysis) => {
+            let _ = set_form(sql, &analysis, backend);
+            let _ = placeholders::rewrite(sql, &analysis.placeholders, backend);
+        }
+        Err(violations) => {
+            for v in &violations {
+                let _ = render(sql, v);
+            }
+        }
+    }
+});
