@@ -6,7 +6,7 @@
 //! (`analyzer/fuzz`, run by `scripts/fuzz.sh`) that once panicked, named after its cause.
 //! The last test is a fast, deterministic stand-in for the fuzzer that runs in CI.
 
-use tenantry_analyzer::{Backend, Mode, Schema, Violation, analyze, placeholders, render, set_form};
+use tenantry_analyzer::{Backend, Mode, Rule, Schema, Violation, analyze, placeholders, render, set_form};
 
 /// The tests' schema, and one with a camel-case tenant column and opted-in functions (as
 /// the fuzz target's first byte picks).
@@ -86,12 +86,7 @@ fn render_takes_any_span() {
     let sql = "SELECT ź\n    FROM 日本 WHERE x = 'é'";
     for start in 0..=sql.len() + 2 {
         for end in 0..=sql.len() + 2 {
-            let v = Violation {
-                rule: tenantry_analyzer::Rule::Syntax,
-                problem: "p".into(),
-                fix: "f".into(),
-                span: Some((start, end)),
-            };
+            let v = Violation { rule: Rule::Syntax, problem: "p".into(), fix: "f".into(), span: Some((start, end)) };
             let text = render(sql, &v);
             assert!(text.starts_with("p\n") && text.ends_with("fix: f"), "{start}..{end}: {text}");
         }
@@ -154,4 +149,41 @@ fn random_statements_never_panic() {
             run(&sql, backend, mode, schema);
         }
     }
+}
+
+// ----- long and deep statements ---------------------------------------------------------
+
+/// The stack rustc runs a proc macro on, where the analyser runs for real (a test thread
+/// has 2 MiB, on which sqlparser alone, in a debug build, cannot parse a dozen nested
+/// subqueries within its own recursion limit).
+const RUSTC_STACK: usize = 8 << 20;
+
+/// Runs [`survives`] on `sql` on a thread with [`RUSTC_STACK`], and fails when it takes
+/// longer than `seconds` (a slow input would otherwise hang the test run).
+#[track_caller]
+fn survives_within(seconds: u64, sql: String) {
+    let (done, finished) = std::sync::mpsc::channel();
+    let len = sql.len();
+    std::thread::Builder::new()
+        .stack_size(RUSTC_STACK)
+        .spawn(move || {
+            survives(&sql);
+            let _ = done.send(());
+        })
+        .expect("a thread");
+    match finished.recv_timeout(std::time::Duration::from_secs(seconds)) {
+        Ok(()) => {}
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("a {len}-byte statement took more than {seconds} s")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("the analyser panicked (see above)"),
+    }
+}
+
+/// Stripping casts around a placeholder stripped each cast twice: the work doubled with
+/// every cast, and thirty took minutes.
+#[test]
+fn a_placeholder_under_many_casts_is_stripped_in_linear_time() {
+    survives_within(20, format!("SELECT :tenant{} FROM invoices", "::text".repeat(64)));
+    survives_within(20, format!("SELECT id FROM invoices WHERE tenant_id = :tenant{}", "::text".repeat(64)));
 }
