@@ -180,6 +180,14 @@ fn survives_within(seconds: u64, sql: String) {
     }
 }
 
+/// Whether `sql` is refused for nesting too deeply on every backend.
+fn refused_as_too_deep(sql: &str) -> bool {
+    Backend::ALL.into_iter().all(|backend| {
+        matches!(analyze(sql, backend, &schemas()[0], Mode::Scoped),
+            Err(vs) if vs.iter().any(|v| v.rule == Rule::Syntax && v.problem.contains("nests too deeply")))
+    })
+}
+
 /// Stripping casts around a placeholder stripped each cast twice: the work doubled with
 /// every cast, and thirty took minutes.
 #[test]
@@ -194,4 +202,53 @@ fn a_placeholder_under_many_casts_is_stripped_in_linear_time() {
 fn a_long_statement_is_checked_in_linear_time() {
     let values = (0..6_000).map(|i| format!("'v{i}'")).collect::<Vec<_>>().join(", ");
     survives_within(20, format!("SELECT id FROM invoices WHERE tenant_id = :tenant AND status IN ({values})"));
+}
+
+/// sqlparser builds a chain of operators as one tree level per operator, outside its
+/// recursion limit, and every walk of the tree (sqlparser's `Clone` and `Drop` among them)
+/// recursed as deep: 2,000 `+1` overflowed the stack of a debug build. Such a statement is
+/// refused before it is parsed.
+#[test]
+fn a_long_chain_of_operators_is_refused_before_parsing() {
+    let chains = [
+        format!("SELECT 1{} FROM invoices WHERE tenant_id = :tenant", "+1".repeat(2_000)),
+        format!("SELECT id FROM invoices WHERE tenant_id = :tenant{}", " AND a = 1".repeat(2_000)),
+        format!("SELECT id FROM invoices WHERE tenant_id = :tenant AND (a = 1{})", " OR a = 1".repeat(2_000)),
+        format!("SELECT id FROM invoices WHERE tenant_id = :tenant{}", "::text".repeat(2_000)),
+        format!("SELECT a{} FROM invoices WHERE tenant_id = :tenant", " IS NULL".repeat(2_000)),
+        format!("SELECT id FROM invoices WHERE tenant_id = :tenant{}", " UNION SELECT 1".repeat(1_000)),
+        // The chain goes on after a parenthesis closes.
+        format!("SELECT ({}1){} FROM invoices", "1+".repeat(200), "+1".repeat(200)),
+    ];
+    for sql in chains {
+        assert!(refused_as_too_deep(&sql), "{}...", &sql[..60]);
+        survives_within(20, sql);
+    }
+}
+
+/// What the bound does not refuse: a chain within it, long lists (each item starts
+/// afresh), many rows, nesting as deep as sqlparser allows.
+#[test]
+fn long_but_shallow_statements_are_analysed() {
+    let within = format!("SELECT id FROM invoices WHERE tenant_id = :tenant{}", " AND a = 1".repeat(120));
+    assert!(analyze(&within, Backend::Postgres, &schemas()[0], Mode::Scoped).is_ok());
+    let list = (0..2_000).map(|i| format!("a + {i}")).collect::<Vec<_>>().join(", ");
+    assert!(!refused_as_too_deep(&format!("SELECT {list} FROM invoices WHERE tenant_id = :tenant")));
+    let rows = (0..1_000).map(|i| format!("(:tenant, {i} + 1)")).collect::<Vec<_>>().join(", ");
+    let insert = format!("INSERT INTO invoices (tenant_id, id) VALUES {rows}");
+    assert!(analyze(&insert, Backend::Postgres, &schemas()[0], Mode::Scoped).is_ok());
+    for depth in [10, 23, 40, 200] {
+        let nested = format!(
+            "SELECT * FROM {}invoices{} WHERE tenant_id = :tenant",
+            "(SELECT * FROM ".repeat(depth),
+            ") x".repeat(depth)
+        );
+        survives_within(20, nested);
+        let exists = format!(
+            "SELECT id FROM invoices i WHERE tenant_id = :tenant AND {}1 = 1{}",
+            "EXISTS (SELECT 1 FROM invoices j WHERE j.tenant_id = i.tenant_id AND ".repeat(depth),
+            ")".repeat(depth)
+        );
+        survives_within(20, exists);
+    }
 }
