@@ -31,8 +31,9 @@ pub(crate) fn check(sql: &str, backend: Backend, dialect: &dyn Dialect) -> Vec<V
     };
     let mut found = Vec::new();
     let mut previous: Option<&Token> = None;
+    let mut locator = confinement::Locator::new(sql);
     for t in &tokens {
-        let span = confinement::locate(sql, t.span);
+        let span = locator.locate(t.span);
         let raw = span.map_or("", |(a, b)| &sql[a..b]);
         let problem = match (&t.token, backend) {
             (Token::StringConcat, Backend::MySql) => Some((

@@ -24,6 +24,7 @@ pub mod confinement;
 mod functions;
 mod lexical;
 mod names;
+mod nesting;
 pub mod placeholders;
 mod render;
 
@@ -31,7 +32,8 @@ pub use placeholders::{Placeholder, Placeholders, Rewritten};
 pub use render::render;
 
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
-use sqlparser::parser::Parser;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::Tokenizer;
 
 /// The sqlparser release the analyser reads SQL with, for messages about its limits.
 const SQLPARSER: &str = "0.64";
@@ -198,7 +200,8 @@ pub fn set_form(sql: &str, analysis: &Analysis, backend: Backend) -> Option<Stri
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Rule {
-    /// The statement does not parse, is empty, or holds several statements.
+    /// The statement does not parse, is empty, holds several statements, or nests too
+    /// deeply to analyse.
     Syntax,
     /// A placeholder tenantry does not bind (positional, or `:tenant` when unscoped).
     Parameter,
@@ -293,7 +296,20 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
         }
     }
 
-    let statements = match Parser::parse_sql(&*backend.dialect(), sql) {
+    // `Parser::parse_sql`, with a look at the tokens in between: a tree too deep to walk
+    // must not be built (see `nesting`).
+    let dialect = backend.dialect();
+    let parsed = match Tokenizer::new(&*dialect, sql).tokenize_with_location() {
+        Ok(tokens) => {
+            if let Some(v) = nesting::check(sql, &tokens) {
+                problems.push(v);
+                return Err(problems);
+            }
+            Parser::new(&*dialect).with_tokens_with_locations(tokens).parse_statements()
+        }
+        Err(e) => Err(ParserError::from(e)),
+    };
+    let statements = match parsed {
         Ok(statements) => statements,
         // A positional parameter is often what the parser trips on: that error says more.
         Err(_) if !placeholders.positional.is_empty() => return Err(problems),
@@ -381,8 +397,7 @@ fn parse_location(message: &str) -> Option<sqlparser::tokenizer::Span> {
     Some(sqlparser::tokenizer::Span { start, end: start })
 }
 
-fn parse_message(e: &sqlparser::parser::ParserError) -> String {
-    use sqlparser::parser::ParserError;
+fn parse_message(e: &ParserError) -> String {
     match e {
         ParserError::ParserError(m) | ParserError::TokenizerError(m) => m.clone(),
         ParserError::RecursionLimitExceeded => "nested too deeply".to_string(),

@@ -6,7 +6,7 @@
 //! (`analyzer/fuzz`, run by `scripts/fuzz.sh`) that once panicked, named after its cause.
 //! The last test is a fast, deterministic stand-in for the fuzzer that runs in CI.
 
-use tenantry_analyzer::{Backend, Mode, Schema, Violation, analyze, placeholders, render, set_form};
+use tenantry_analyzer::{Backend, Mode, Rule, Schema, Violation, analyze, placeholders, render, set_form};
 
 /// The tests' schema, and one with a camel-case tenant column and opted-in functions (as
 /// the fuzz target's first byte picks).
@@ -86,12 +86,7 @@ fn render_takes_any_span() {
     let sql = "SELECT ź\n    FROM 日本 WHERE x = 'é'";
     for start in 0..=sql.len() + 2 {
         for end in 0..=sql.len() + 2 {
-            let v = Violation {
-                rule: tenantry_analyzer::Rule::Syntax,
-                problem: "p".into(),
-                fix: "f".into(),
-                span: Some((start, end)),
-            };
+            let v = Violation { rule: Rule::Syntax, problem: "p".into(), fix: "f".into(), span: Some((start, end)) };
             let text = render(sql, &v);
             assert!(text.starts_with("p\n") && text.ends_with("fix: f"), "{start}..{end}: {text}");
         }
@@ -153,5 +148,107 @@ fn random_statements_never_panic() {
         for backend in Backend::ALL {
             run(&sql, backend, mode, schema);
         }
+    }
+}
+
+// ----- long and deep statements ---------------------------------------------------------
+
+/// The stack rustc runs a proc macro on, where the analyser runs for real (a test thread
+/// has 2 MiB, on which sqlparser alone, in a debug build, cannot parse a dozen nested
+/// subqueries within its own recursion limit).
+const RUSTC_STACK: usize = 8 << 20;
+
+/// Runs [`survives`] on `sql` on a thread with [`RUSTC_STACK`], and fails when it takes
+/// longer than `seconds` (a slow input would otherwise hang the test run).
+#[track_caller]
+fn survives_within(seconds: u64, sql: String) {
+    let (done, finished) = std::sync::mpsc::channel();
+    let len = sql.len();
+    std::thread::Builder::new()
+        .stack_size(RUSTC_STACK)
+        .spawn(move || {
+            survives(&sql);
+            let _ = done.send(());
+        })
+        .expect("a thread");
+    match finished.recv_timeout(std::time::Duration::from_secs(seconds)) {
+        Ok(()) => {}
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("a {len}-byte statement took more than {seconds} s")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("the analyser panicked (see above)"),
+    }
+}
+
+/// Whether `sql` is refused for nesting too deeply on every backend.
+fn refused_as_too_deep(sql: &str) -> bool {
+    Backend::ALL.into_iter().all(|backend| {
+        matches!(analyze(sql, backend, &schemas()[0], Mode::Scoped),
+            Err(vs) if vs.iter().any(|v| v.rule == Rule::Syntax && v.problem.contains("nests too deeply")))
+    })
+}
+
+/// Stripping casts around a placeholder stripped each cast twice: the work doubled with
+/// every cast, and thirty took minutes.
+#[test]
+fn a_placeholder_under_many_casts_is_stripped_in_linear_time() {
+    survives_within(20, format!("SELECT :tenant{} FROM invoices", "::text".repeat(64)));
+    survives_within(20, format!("SELECT id FROM invoices WHERE tenant_id = :tenant{}", "::text".repeat(64)));
+}
+
+/// The lexical check located every token by walking the statement from its start:
+/// quadratic, seconds for a 20 kB statement; these 6,000 values took minutes.
+#[test]
+fn a_long_statement_is_checked_in_linear_time() {
+    let values = (0..6_000).map(|i| format!("'v{i}'")).collect::<Vec<_>>().join(", ");
+    survives_within(20, format!("SELECT id FROM invoices WHERE tenant_id = :tenant AND status IN ({values})"));
+}
+
+/// sqlparser builds a chain of operators as one tree level per operator, outside its
+/// recursion limit, and every walk of the tree (sqlparser's `Clone` and `Drop` among them)
+/// recursed as deep: 2,000 `+1` overflowed the stack of a debug build. Such a statement is
+/// refused before it is parsed.
+#[test]
+fn a_long_chain_of_operators_is_refused_before_parsing() {
+    let chains = [
+        format!("SELECT 1{} FROM invoices WHERE tenant_id = :tenant", "+1".repeat(2_000)),
+        format!("SELECT id FROM invoices WHERE tenant_id = :tenant{}", " AND a = 1".repeat(2_000)),
+        format!("SELECT id FROM invoices WHERE tenant_id = :tenant AND (a = 1{})", " OR a = 1".repeat(2_000)),
+        format!("SELECT id FROM invoices WHERE tenant_id = :tenant{}", "::text".repeat(2_000)),
+        format!("SELECT a{} FROM invoices WHERE tenant_id = :tenant", " IS NULL".repeat(2_000)),
+        format!("SELECT id FROM invoices WHERE tenant_id = :tenant{}", " UNION SELECT 1".repeat(1_000)),
+        // The chain goes on after a parenthesis closes.
+        format!("SELECT ({}1){} FROM invoices", "1+".repeat(200), "+1".repeat(200)),
+    ];
+    for sql in chains {
+        assert!(refused_as_too_deep(&sql), "{}...", &sql[..60]);
+        survives_within(20, sql);
+    }
+}
+
+/// What the bound does not refuse: a chain within it, long lists (each item starts
+/// afresh), many rows, nesting as deep as sqlparser allows.
+#[test]
+fn long_but_shallow_statements_are_analysed() {
+    let within = format!("SELECT id FROM invoices WHERE tenant_id = :tenant{}", " AND a = 1".repeat(120));
+    assert!(analyze(&within, Backend::Postgres, &schemas()[0], Mode::Scoped).is_ok());
+    let list = (0..2_000).map(|i| format!("a + {i}")).collect::<Vec<_>>().join(", ");
+    assert!(!refused_as_too_deep(&format!("SELECT {list} FROM invoices WHERE tenant_id = :tenant")));
+    let rows = (0..1_000).map(|i| format!("(:tenant, {i} + 1)")).collect::<Vec<_>>().join(", ");
+    let insert = format!("INSERT INTO invoices (tenant_id, id) VALUES {rows}");
+    assert!(analyze(&insert, Backend::Postgres, &schemas()[0], Mode::Scoped).is_ok());
+    for depth in [10, 23, 40, 200] {
+        let nested = format!(
+            "SELECT * FROM {}invoices{} WHERE tenant_id = :tenant",
+            "(SELECT * FROM ".repeat(depth),
+            ") x".repeat(depth)
+        );
+        survives_within(20, nested);
+        let exists = format!(
+            "SELECT id FROM invoices i WHERE tenant_id = :tenant AND {}1 = 1{}",
+            "EXISTS (SELECT 1 FROM invoices j WHERE j.tenant_id = i.tenant_id AND ".repeat(depth),
+            ")".repeat(depth)
+        );
+        survives_within(20, exists);
     }
 }

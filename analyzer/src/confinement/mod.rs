@@ -54,8 +54,8 @@ mod scope;
 mod shape;
 mod wording;
 
-pub(crate) use expr::locate;
 use expr::*;
+pub(crate) use expr::{Locator, locate};
 use net::*;
 pub(crate) use shape::shape;
 use shape::statement_keyword;
