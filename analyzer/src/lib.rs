@@ -33,7 +33,7 @@ pub use render::render;
 
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::Tokenizer;
+use sqlparser::tokenizer::{TokenWithSpan, Tokenizer, TokenizerError};
 
 /// The sqlparser release the analyser reads SQL with, for messages about its limits.
 const SQLPARSER: &str = "0.64";
@@ -262,6 +262,43 @@ impl Violation {
 ///
 /// Returns every problem found, not only the first.
 pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Result<Analysis, Vec<Violation>> {
+    // Tokenized once, here: how deep the statement nests decides on which thread it is
+    // analysed, and the parser takes the same tokens.
+    let tokens = Tokenizer::new(&*backend.dialect(), sql).tokenize_with_location();
+    let depth = tokens.as_deref().map(nesting::measure).unwrap_or_default();
+    if depth.shallow() {
+        return analyze_tokens(sql, tokens, depth, backend, schema, mode);
+    }
+    // A deep statement can take more stack than the caller's thread has (see `nesting`).
+    std::thread::scope(|scope| {
+        let deep = std::thread::Builder::new()
+            .name("tenantry-analyzer".to_string())
+            .stack_size(nesting::DEEP_STACK)
+            .spawn_scoped(scope, move || analyze_tokens(sql, tokens, depth, backend, schema, mode));
+        match deep {
+            // A panic there is a panic here, as if the thread were not there.
+            Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(e) => Err(vec![Violation::new(
+                Rule::Syntax,
+                format!(
+                    "the statement nests too deeply to analyse on this thread, and no thread could be started for it: {e}"
+                ),
+                "write the statement with fewer nested parentheses and subqueries",
+                None,
+            )]),
+        }
+    })
+}
+
+/// [`analyze`] on the statement's tokens (or the tokenizer's error).
+fn analyze_tokens(
+    sql: &str,
+    tokens: Result<Vec<TokenWithSpan>, TokenizerError>,
+    depth: nesting::Depth,
+    backend: Backend,
+    schema: &Schema,
+    mode: Mode,
+) -> Result<Analysis, Vec<Violation>> {
     let placeholders = placeholders::scan(sql, backend);
     let mut problems = Vec::new();
     for p in &placeholders.positional {
@@ -296,12 +333,12 @@ pub fn analyze(sql: &str, backend: Backend, schema: &Schema, mode: Mode) -> Resu
         }
     }
 
-    // `Parser::parse_sql`, with a look at the tokens in between: a tree too deep to walk
-    // must not be built (see `nesting`).
+    // `Parser::parse_sql` on the tokens, unless the tree would be too deep to walk: it
+    // must not even be built (see `nesting`).
     let dialect = backend.dialect();
-    let parsed = match Tokenizer::new(&*dialect, sql).tokenize_with_location() {
+    let parsed = match tokens {
         Ok(tokens) => {
-            if let Some(v) = nesting::check(sql, &tokens) {
+            if let Some(v) = depth.violation(sql) {
                 problems.push(v);
                 return Err(problems);
             }

@@ -10,20 +10,36 @@
 //! the analyser could answer. The bound is counted before parsing, since even dropping the parsed tree
 //! recurses.
 //!
+//! Within those bounds a deep statement still takes a lot of stack: sqlparser's frames in a
+//! debug build are 100–200 kB per nested subquery or parenthesised FROM item, so the
+//! nesting its recursion limit lets through takes up to 5 MiB, and a dozen nested
+//! subqueries overflowed a test thread's 2 MiB. A statement deeper than [`Depth::shallow`]
+//! is therefore analysed on a thread of its own with [`DEEP_STACK`].
+//!
 //! The count is an upper bound on the depth: the operator tokens of the expression being
 //! written, plus those of each expression that the open parentheses interrupt; a group's
 //! count stays with its level when it closes (`(a + b) + c`). A comma or a semicolon
 //! starts a new expression at its level. Real statements stay far below the bound.
 
 use sqlparser::keywords::Keyword;
-use sqlparser::tokenizer::{Token, TokenWithSpan};
+use sqlparser::tokenizer::{Span, Token, TokenWithSpan};
 
 use crate::{Rule, Violation, confinement};
 
 /// The most operators one chain of expressions may hold (see the module doc). In a debug
-/// build 256 levels take up to 2 MiB of stack, and the nesting sqlparser allows up to 5
-/// MiB: together within the 8 MiB that rustc runs a proc macro on.
+/// build 256 levels take up to 2 MiB of stack.
 pub(crate) const MAX_OPERATORS: usize = 256;
+
+/// The stack a deep statement is analysed on: four times what the deepest statement
+/// within the bounds takes in a debug build (sqlparser's nesting and a chain of
+/// [`MAX_OPERATORS`]). Only the pages used are ever backed by memory.
+pub(crate) const DEEP_STACK: usize = 32 << 20;
+
+/// A statement with at most this many open parentheses and operators in a chain runs on
+/// the caller's thread: in a debug build it takes under 2 MiB of stack (Rust's default for
+/// a thread), with room to spare.
+const SHALLOW_OPEN: usize = 4;
+const SHALLOW_OPERATORS: usize = 64;
 
 /// Keywords that join two operands (or follow one), each adding a level to the tree.
 const OPERATOR_KEYWORDS: &[Keyword] = &[
@@ -97,19 +113,50 @@ fn is_operator(token: &Token) -> bool {
     }
 }
 
-/// A violation when some chain of `sql` (as `tokens`) holds more than [`MAX_OPERATORS`]
-/// operators.
-pub(crate) fn check(sql: &str, tokens: &[TokenWithSpan]) -> Option<Violation> {
+/// How deep a statement's tree can be, as its tokens tell (see the module doc).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Depth {
+    /// The most operators in one chain.
+    pub operators: usize,
+    /// The most parentheses, brackets and braces open at once.
+    pub open: usize,
+    /// The token past [`MAX_OPERATORS`], if any.
+    over: Option<Span>,
+}
+
+impl Depth {
+    /// Whether the statement can be analysed on any thread (see [`SHALLOW_OPEN`]).
+    pub(crate) fn shallow(&self) -> bool {
+        self.open <= SHALLOW_OPEN && self.operators <= SHALLOW_OPERATORS
+    }
+
+    /// The violation of a statement whose chain holds more than [`MAX_OPERATORS`].
+    pub(crate) fn violation(&self, sql: &str) -> Option<Violation> {
+        let over = self.over?;
+        Some(Violation::new(
+            Rule::Syntax,
+            format!(
+                "the statement nests too deeply for tenantry to analyse: more than {MAX_OPERATORS} operators (`AND`, `OR`, `+`, `::`, `UNION`, ...) chained in one expression"
+            ),
+            "split the statement, or pass a long list of values as one argument (`= ANY(:ids)` in PostgreSQL)",
+            confinement::locate(sql, over),
+        ))
+    }
+}
+
+/// Measures the depth of a statement from its tokens.
+pub(crate) fn measure(tokens: &[TokenWithSpan]) -> Depth {
     // The operators counted since the last comma in the innermost open parenthesis, those
     // of each enclosing one (an inner group's stay with the group's level when it closes:
     // `(a + b) + c` is as deep as its five tokens say), and their sum.
     let mut current = 0usize;
     let mut enclosing: Vec<usize> = Vec::new();
-    let mut depth = 0usize;
+    let mut chain = 0usize;
+    let mut depth = Depth::default();
     for t in tokens {
         match t.token {
             Token::Comma | Token::SemiColon => {
-                depth -= current;
+                chain -= current;
                 current = 0;
             }
             Token::RParen | Token::RBracket | Token::RBrace => {
@@ -121,22 +168,17 @@ pub(crate) fn check(sql: &str, tokens: &[TokenWithSpan]) -> Option<Violation> {
         }
         if is_operator(&t.token) {
             current += 1;
-            depth += 1;
-            if depth > MAX_OPERATORS {
-                return Some(Violation::new(
-                    Rule::Syntax,
-                    format!(
-                        "the statement nests too deeply for tenantry to analyse: more than {MAX_OPERATORS} operators (`AND`, `OR`, `+`, `::`, `UNION`, ...) chained in one expression"
-                    ),
-                    "split the statement, or pass a long list of values as one argument (`= ANY(:ids)` in PostgreSQL)",
-                    confinement::locate(sql, t.span),
-                ));
+            chain += 1;
+            depth.operators = depth.operators.max(chain);
+            if chain > MAX_OPERATORS && depth.over.is_none() {
+                depth.over = Some(t.span);
             }
         }
         if matches!(t.token, Token::LParen | Token::LBracket | Token::LBrace) {
             enclosing.push(current);
             current = 0;
+            depth.open = depth.open.max(enclosing.len());
         }
     }
-    None
+    depth
 }
