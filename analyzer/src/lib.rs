@@ -302,18 +302,7 @@ fn analyze_tokens(
     let placeholders = placeholders::scan(sql, backend);
     let mut problems = Vec::new();
     for p in &placeholders.positional {
-        let named = p.text[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
-        let problem = if named {
-            format!("parameter `{}` in SQLite's own syntax: tenantry binds only `:name` placeholders", p.text)
-        } else {
-            format!("positional parameter `{}`: tenantry binds parameters by name", p.text)
-        };
-        problems.push(Violation::new(
-            Rule::Parameter,
-            problem,
-            "write `:name`, where `name` is an argument of the method",
-            Some((p.start, p.start + p.text.len())),
-        ));
+        problems.push(positional_parameter(&p.text, p.start));
     }
     for &at in &placeholders.executable_comments {
         problems.push(Violation::new(Rule::ServerSetting,
@@ -354,6 +343,15 @@ fn analyze_tokens(
             let message = parse_message(&e);
             let span = parse_location(&message).and_then(|at| confinement::locate(sql, at));
             let message = message.split(" at Line: ").next().unwrap_or(&message).to_string();
+            // PostgreSQL has no `?` parameter (it is a jsonb operator), so the parser stops
+            // there: the mistake is the same positional parameter the other dialects name,
+            // and worded the same, it is reported once for all of them.
+            if let Some((start, _)) = span
+                && sql[start..].starts_with('?')
+            {
+                problems.push(positional_parameter("?", start));
+                return Err(problems);
+            }
             problems.push(Violation::new(Rule::Syntax,
                 format!("the statement does not parse as {} SQL: {message}", backend_title(backend)),
                 format!(
@@ -415,6 +413,22 @@ fn analyze_tokens(
     } else {
         Err(problems)
     }
+}
+
+/// A hand-written positional (or SQLite-style named) parameter at `start`.
+fn positional_parameter(text: &str, start: usize) -> Violation {
+    let named = text[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    let problem = if named {
+        format!("parameter `{text}` in SQLite's own syntax: tenantry binds only `:name` placeholders")
+    } else {
+        format!("positional parameter `{text}`: tenantry binds parameters by name")
+    };
+    Violation::new(
+        Rule::Parameter,
+        problem,
+        "write `:name`, where `name` is an argument of the method",
+        Some((start, start + text.len())),
+    )
 }
 
 pub(crate) fn backend_title(backend: Backend) -> &'static str {

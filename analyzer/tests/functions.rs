@@ -77,10 +77,18 @@ fn shared_objects_and_other_sessions_are_refused() {
 }
 
 #[test]
+fn another_dialects_built_in_is_named_as_such() {
+    leak(SQLITE, "SELECT id FROM invoices WHERE tenant_id = :tenant AND created_at > now()")
+        .rule(Rule::Function)
+        .problem(&["function `now` is a PostgreSQL built-in, not a SQLite one"])
+        .fix(&["SQLite's own functions"]);
+}
+
+#[test]
 fn an_unknown_function_is_refused_with_the_opt_in() {
     leak(ALL, "SELECT id FROM invoices WHERE tenant_id = :tenant AND risk_score(id) > 3")
         .rule(Rule::Function)
-        .problem(&["function `risk_score` is not on tenantry's list"])
+        .problem(&["function `risk_score` is not a", "built-in that tenantry knows to read nothing but its arguments"])
         .fix(&["allow_functions(risk_score)"]);
     // A function of another schema is the user's, even when named like a built-in.
     leak(PG, "SELECT app.lower(customer) FROM invoices WHERE tenant_id = :tenant")

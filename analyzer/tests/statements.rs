@@ -184,6 +184,15 @@ fn positional_tenant_is_both_refused_and_unconfined() {
 }
 
 #[test]
+fn a_question_mark_where_postgres_expects_a_value_is_the_same_positional_parameter() {
+    // Worded as in the other dialects, a repository on several backends reports it once.
+    let sql = "SELECT id FROM invoices WHERE tenant_id = :tenant AND id = ?";
+    let pg = leak(PG, sql).count(1).rule(Rule::Parameter).problem(&["positional parameter `?`"]).at("?");
+    let lite = leak(SQLITE, sql).count(1);
+    assert_eq!(pg.violations(), lite.violations());
+}
+
+#[test]
 fn postgres_question_mark_is_the_jsonb_operator() {
     let a = safe(PG, "SELECT id FROM invoices WHERE tenant_id = :tenant AND tags ? 'urgent'");
     assert_eq!(a.placeholders.names(), ["tenant"]);

@@ -29,23 +29,28 @@ pub(super) fn is_catalog(backend: Backend, parts: &[Ident]) -> bool {
     }
 }
 
+/// Every table reference of the statement, wherever it stands.
+fn relations(statement: &Statement) -> Vec<ObjectName> {
+    struct Relations(Vec<ObjectName>);
+    impl Visitor for Relations {
+        type Break = ();
+        fn pre_visit_relation(&mut self, r: &ObjectName) -> ControlFlow<()> {
+            self.0.push(r.clone());
+            ControlFlow::Continue(())
+        }
+    }
+    let mut v = Relations(Vec::new());
+    let _ = statement.visit(&mut v);
+    v.0
+}
+
 impl Checker<'_> {
     // ----- the safety net ----------------------------------------------------------
 
     /// Every table reference must have been seen by the walk: one that was not sits in
     /// a construct the rules do not cover, and nothing is proven about it.
     pub(super) fn unseen_relations(&mut self, statement: &Statement) {
-        struct Relations(Vec<ObjectName>);
-        impl Visitor for Relations {
-            type Break = ();
-            fn pre_visit_relation(&mut self, r: &ObjectName) -> ControlFlow<()> {
-                self.0.push(r.clone());
-                ControlFlow::Continue(())
-            }
-        }
-        let mut v = Relations(Vec::new());
-        let _ = statement.visit(&mut v);
-        for r in v.0 {
+        for r in relations(statement) {
             let Some(ident) = r.0.first().and_then(|p| p.as_ident()) else { continue };
             let at = (ident.span.start.line, ident.span.start.column);
             let parts: Vec<Ident> = r.0.iter().filter_map(|p| p.as_ident().cloned()).collect();
@@ -171,9 +176,26 @@ impl Checker<'_> {
                 };
                 (format!("function `{written}` {why}, which tenantry cannot check"), fix)
             }
+            // A built-in of another dialect: the statement was written for that one.
+            None if let Some(other) = lookup.as_deref().and_then(|n| {
+                Backend::ALL.into_iter().find(|b| *b != self.backend && functions::is_allowed(*b, n))
+            }) =>
+            {
+                (
+                    format!(
+                        "function `{written}` is a {} built-in, not a {} one",
+                        crate::backend_title(other),
+                        crate::backend_title(self.backend)
+                    ),
+                    format!(
+                        "write the statement with {}'s own functions, or list in `backends(...)` only the backends it runs on",
+                        crate::backend_title(self.backend)
+                    ),
+                )
+            }
             None => (
                 format!(
-                    "function `{written}` is not on tenantry's list of {} functions known to read nothing but their arguments",
+                    "function `{written}` is not a {} built-in that tenantry knows to read nothing but its arguments",
                     crate::backend_title(self.backend)
                 ),
                 format!(
@@ -185,17 +207,7 @@ impl Checker<'_> {
     }
 
     pub(super) fn touched_owned(&self, statement: &Statement) -> bool {
-        struct Relations(Vec<ObjectName>);
-        impl Visitor for Relations {
-            type Break = ();
-            fn pre_visit_relation(&mut self, r: &ObjectName) -> ControlFlow<()> {
-                self.0.push(r.clone());
-                ControlFlow::Continue(())
-            }
-        }
-        let mut v = Relations(Vec::new());
-        let _ = statement.visit(&mut v);
-        v.0.iter().any(|r| {
+        relations(statement).iter().any(|r| {
             let parts: Vec<Ident> = r.0.iter().filter_map(|p| p.as_ident().cloned()).collect();
             self.relation_kind(&parts) != RelationKind::Shared
         })
