@@ -27,6 +27,7 @@ mod names;
 mod nesting;
 pub mod placeholders;
 mod render;
+pub mod schema;
 
 pub use placeholders::{Placeholder, Placeholders, Rewritten};
 pub use render::render;
@@ -79,24 +80,43 @@ impl Backend {
     }
 }
 
-/// What the analyser knows of the schema: which column holds the tenant and which
-/// tables belong to no tenant. Every other table is tenant-owned (deny by default).
+/// What the analyser knows of the schema: which column holds the tenant, which tables
+/// belong to no tenant, and (from the migrations) every table's columns and keys. What
+/// each table is to a tenant is [`Schema::ownership`]; a table it cannot classify is
+/// refused (deny by default).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schema {
-    /// The tenant column of every tenant-owned table.
+    /// The tenant column of every tenant-owned table, unless `tenant_columns` says
+    /// otherwise for it.
     pub tenant_column: String,
-    /// Tables shared by all tenants (reference data such as `countries`).
+    /// Per-table tenant columns (`[tables.jobs] tenant_column = "tenantId"`): pairs of
+    /// (table, column), as stored.
+    pub tenant_columns: Vec<(String, String)>,
+    /// The tenant table: its primary key is the tenant, so `WHERE id = :tenant` confines it.
+    pub tenant_table: Option<String>,
+    /// Global tables: reference data every tenant may read and no scoped statement may
+    /// write (`global = [...]`, `shared(...)`).
     pub shared: Vec<String>,
     /// Functions beyond the built-in allow-list that statements may call
     /// (`allow_functions(...)`): names as the database stores them, `schema.name` for a
     /// qualified one. A statement calling one counts as a write, unless it is a built-in
     /// known not to write (`current_setting`).
     pub allowed_functions: Vec<String>,
+    /// The tables the migrations create, when there are migrations. Without them every
+    /// table not declared global is tenant-owned with `tenant_column`.
+    pub catalog: Option<schema::Catalog>,
 }
 
 impl Default for Schema {
     fn default() -> Self {
-        Schema { tenant_column: "tenant_id".to_string(), shared: Vec::new(), allowed_functions: Vec::new() }
+        Schema {
+            tenant_column: "tenant_id".to_string(),
+            tenant_columns: Vec::new(),
+            tenant_table: None,
+            shared: Vec::new(),
+            allowed_functions: Vec::new(),
+            catalog: None,
+        }
     }
 }
 

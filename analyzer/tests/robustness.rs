@@ -17,6 +17,7 @@ fn schemas() -> [Schema; 2] {
             tenant_column: "tenantId".to_string(),
             shared: vec!["countries".to_string()],
             allowed_functions: vec!["my_fn".to_string(), "app.audit".to_string()],
+            ..Schema::default()
         },
     ]
 }

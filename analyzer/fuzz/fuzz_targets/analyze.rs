@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
             tenant_column: "tenantId".to_string(),
             shared: vec!["countries".to_string()],
             allowed_functions: vec!["my_fn".to_string(), "app.audit".to_string()],
+            ..Schema::default()
         }
     };
     match analyze(sql, backend, &schema, mode) {
