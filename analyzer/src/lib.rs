@@ -252,6 +252,11 @@ pub enum Rule {
     SharedWrite,
     /// A construct the rules cannot see into (unknown table functions, dialect clauses).
     Uncheckable,
+    /// A table of the migrations that is not tenant-owned, owned through a parent, the
+    /// tenant table, nor declared global: nobody said whose rows it holds.
+    Unclassified,
+    /// A table or column the migrations do not create.
+    Unknown,
 }
 
 /// One reason a statement is refused.

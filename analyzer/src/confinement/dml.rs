@@ -18,23 +18,40 @@ impl Checker<'_> {
         self.seen(name);
         let table = unquoted(name);
         let span = last_ident(name).and_then(|i| locate(self.sql, i.span));
-        let tc = self.tc_sql();
         let parts: Vec<Ident> = name.0.iter().filter_map(|p| p.as_ident().cloned()).collect();
-        let kind = self.relation_kind(&parts);
-        match kind {
-            RelationKind::Shared => self.shared_write("INSERT into", &table, ctx, span),
-            RelationKind::Catalog => self.problem(
-                Rule::Catalog,
-                format!("INSERT into `{table}`{ctx} writes a system catalog"),
-                "change the schema in a migration, not in a repository method".to_string(),
-                span,
-            ),
-            RelationKind::Owned => {}
-        }
+        let stored = last_ident(name).map(|i| names::stored(self.backend, i)).unwrap_or_default();
+        let (kind, tc) = match self.relation_kind(&parts) {
+            RelationKind::Shared => {
+                self.shared_write("INSERT into", &table, ctx, span);
+                (SourceKind::Refused, String::new())
+            }
+            RelationKind::Catalog => {
+                self.problem(
+                    Rule::Catalog,
+                    format!("INSERT into `{table}`{ctx} writes a system catalog"),
+                    "change the schema in a migration, not in a repository method".to_string(),
+                    span,
+                );
+                (SourceKind::Refused, String::new())
+            }
+            RelationKind::Unclassified => {
+                self.unclassified(&table, &stored, ctx, span);
+                (SourceKind::Refused, String::new())
+            }
+            RelationKind::Unknown(similar) => {
+                self.unknown_table(&table, similar, ctx, span);
+                (SourceKind::Refused, String::new())
+            }
+            RelationKind::Owned(tc) => (SourceKind::Owned, tc),
+            RelationKind::Child(links) => (SourceKind::Child(links), String::new()),
+        };
+        let tc_sql = if tc.is_empty() { self.tc_sql() } else { names::quoted(self.backend, &tc, None) };
+        let tc_written = tc_sql.clone();
+        let tc_name = tc.clone();
         if ins.replace_into || matches!(ins.or, Some(SqliteOnConflict::Replace)) {
             self.problem(Rule::Upsert,
                 format!("`REPLACE` into `{table}`{ctx} deletes whatever row it collides with, which may belong to another tenant"),
-                format!("use `INSERT ... ON CONFLICT ({tc}, ...) DO UPDATE` (PostgreSQL, SQLite) or a guarded `ON DUPLICATE KEY UPDATE` (MySQL)"),
+                format!("use `INSERT ... ON CONFLICT ({tc_sql}, ...) DO UPDATE` (PostgreSQL, SQLite) or a guarded `ON DUPLICATE KEY UPDATE` (MySQL)"),
                 span,
             );
         }
@@ -45,59 +62,29 @@ impl Checker<'_> {
         let target = Source {
             binding,
             path: Vec::new(),
-            columns: None,
+            columns: self.catalog_columns(&stored),
             display: table.clone(),
             clause: "INSERT",
-            kind: SourceKind::Owned,
+            kind: kind.clone(),
+            table: stored,
+            tc,
+            keys: Vec::new(),
             span,
             confined: true,
-            merged: false,
+            merged: Vec::new(),
             nullable: false,
+            renamed: false,
         };
+        let tc = tc_written;
 
-        if kind == RelationKind::Owned {
-            let position = ins.columns.iter().position(|c| last_ident(c).is_some_and(|i| self.is_tc(i)));
-            if !ins.assignments.is_empty() {
-                // MySQL's `INSERT INTO t SET a = 1, ...`
-                match ins.assignments.iter().find(|a| self.assigns_tc(&a.target)) {
-                    Some(a) if self.is_tenant(&a.value) => self.tenant_reached = true,
-                    Some(a) => self.problem(
-                        Rule::InsertTenant,
-                        format!("INSERT into `{table}`{ctx} sets `{tc}` to `{}` instead of `:tenant`", a.value),
-                        format!("write `{tc} = :tenant`"),
-                        span,
-                    ),
-                    None => self.problem(
-                        Rule::InsertTenant,
-                        format!("INSERT into `{table}`{ctx} does not set the tenant column `{tc}`"),
-                        format!("add `{tc} = :tenant` to the SET list"),
-                        span,
-                    ),
+        match &kind {
+            SourceKind::Owned => self.insert_owned(ins, &tc_name, &table, outer, ctx, span),
+            SourceKind::Child(links) => self.insert_child(ins, &links.clone(), &table, outer, ctx, span),
+            _ => {
+                if let Some(source) = &ins.source {
+                    self.query(source, outer, ctx);
                 }
-            } else if let Some(source) = &ins.source {
-                match position {
-                    None if ins.columns.is_empty() => self.problem(Rule::InsertTenant,
-                        format!("INSERT into `{table}`{ctx} does not name its columns, so the tenant column cannot be checked"),
-                        format!("list the columns, including `{tc}`, and give `{tc}` the value `:tenant`"),
-                        span,
-                    ),
-                    None => self.problem(Rule::InsertTenant,
-                        format!("INSERT into `{table}`{ctx} does not set the tenant column `{tc}`"),
-                        format!("add `{tc}` to the column list and `:tenant` to every row"),
-                        span,
-                    ),
-                    Some(pos) => self.insert_source(source, pos, &table, outer, ctx),
-                }
-            } else {
-                self.problem(
-                    Rule::InsertTenant,
-                    format!("INSERT into `{table}`{ctx} has no rows that set `{tc}` (DEFAULT VALUES)"),
-                    format!("write `INSERT INTO {table} ({tc}, ...) VALUES (:tenant, ...)`"),
-                    span,
-                );
             }
-        } else if let Some(source) = &ins.source {
-            self.query(source, outer, ctx);
         }
 
         // The rows an INSERT writes or an upsert may update hold the tenant (or are refused).
@@ -105,25 +92,55 @@ impl Checker<'_> {
         let sources = &level.sources;
         let mut chain: Vec<&[Source]> = outer.to_vec();
         chain.push(sources);
+        // What keeps an upsert's update on the tenant's own rows: the tenant column of a
+        // tenant-owned table, a child's single-column owning keys (the proposed row's key
+        // is a confined parent's, so an existing row with the same key has that parent).
+        let guards: Vec<String> = match &kind {
+            SourceKind::Owned => vec![tc_name.clone()],
+            SourceKind::Child(links) => links
+                .iter()
+                .filter_map(|l| match l.columns.as_slice() {
+                    [(c, _)] => Some(c.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let owning = self.owning_columns(&sources[0]);
+        let owned = matches!(kind, SourceKind::Owned);
+        let backend = self.backend;
+        let what = |column: &str| {
+            let column = names::quoted(backend, column, None);
+            if owned {
+                format!("the tenant column `{column}`")
+            } else {
+                format!("`{column}`, the key through which `{table}` belongs to a tenant")
+            }
+        };
+        let guard_sql = guards.first().map_or(tc.clone(), |g| names::quoted(self.backend, g, None));
+        let checked = matches!(kind, SourceKind::Owned | SourceKind::Child(_));
         match &ins.on {
-            Some(OnInsert::OnConflict(oc)) => {
+            Some(OnInsert::OnConflict(oc)) if checked => {
                 if let OnConflictAction::DoUpdate(du) = &oc.action {
                     for a in &du.assignments {
-                        if self.may_assign_tc(&a.target) {
+                        if let Some(column) = owning.iter().find(|c| self.may_assign(&a.target, c)) {
+                            let written = names::quoted(self.backend, column, None);
                             self.problem(
                                 Rule::TenantColumnWrite,
-                                format!("the upsert into `{table}`{ctx} changes the tenant column `{tc}`"),
-                                format!("remove `{tc}` from the DO UPDATE SET list"),
+                                format!("the upsert into `{table}`{ctx} changes {}", what(column)),
+                                format!("remove `{written}` from the DO UPDATE SET list"),
                                 locate(self.sql, a.span()),
                             );
                         }
                     }
                     let target_has_tenant = matches!(&oc.conflict_target,
-                        Some(ConflictTarget::Columns { columns: cols, .. }) if cols.iter().any(|c| self.is_tc(c)));
-                    let guarded = du
-                        .selection
-                        .as_ref()
-                        .is_some_and(|w| conjuncts(w).into_iter().any(|c| self.guards_existing_row(c, &sources[0])));
+                        Some(ConflictTarget::Columns { columns: cols, .. })
+                            if cols.iter().any(|c| guards.iter().any(|g| self.is_column(c, g))));
+                    let guarded = du.selection.as_ref().is_some_and(|w| {
+                        conjuncts(w)
+                            .into_iter()
+                            .any(|c| guards.iter().any(|g| self.guards_existing_row(c, &sources[0], g, owned)))
+                    });
                     if guarded {
                         self.tenant_reached = true;
                     }
@@ -131,7 +148,7 @@ impl Checker<'_> {
                         let (why, cols) = match &oc.conflict_target {
                             Some(ConflictTarget::Columns { columns: cols, .. }) => {
                                 let cols = cols.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ");
-                                (format!("`ON CONFLICT ({cols})` does not include `{tc}`"), cols)
+                                (format!("`ON CONFLICT ({cols})` does not include `{guard_sql}`"), cols)
                             }
                             Some(ConflictTarget::OnConstraint(c)) => (
                                 format!("tenantry cannot see which columns constraint `{c}` covers"),
@@ -142,13 +159,19 @@ impl Checker<'_> {
                                 "...".to_string(),
                             ),
                         };
+                        let binding = names::quoted(self.backend, &sources[0].binding, None);
+                        let guard = if owned {
+                            format!("`WHERE {binding}.{guard_sql} = :tenant`")
+                        } else {
+                            format!("`WHERE {binding}.{guard_sql} = excluded.{guard_sql}`")
+                        };
+                        let by = if owned { "by the tenant" } else { "by the parent key" };
                         self.problem(Rule::Upsert,
                             format!(
-                                "the upsert into `{table}`{ctx} can overwrite another tenant's row: {why} and the DO UPDATE is not guarded by the tenant"
+                                "the upsert into `{table}`{ctx} can overwrite another tenant's row: {why} and the DO UPDATE is not guarded {by}"
                             ),
                             format!(
-                                "conflict on `({tc}, {cols})` (with a unique index on those columns), or add `WHERE {}.{tc} = :tenant` to the DO UPDATE",
-                                sources[0].binding
+                                "conflict on `({guard_sql}, {cols})` (with a unique index on those columns), or add {guard} to the DO UPDATE"
                             ),
                             span,
                         );
@@ -158,25 +181,31 @@ impl Checker<'_> {
                     }
                 }
             }
-            Some(OnInsert::DuplicateKeyUpdate(assignments)) => {
+            Some(OnInsert::DuplicateKeyUpdate(assignments)) if checked => {
                 for a in assignments {
-                    if self.may_assign_tc(&a.target) {
+                    if let Some(column) = owning.iter().find(|c| self.may_assign(&a.target, c)) {
+                        let written = names::quoted(self.backend, column, None);
                         self.problem(
                             Rule::TenantColumnWrite,
-                            format!("the upsert into `{table}`{ctx} changes the tenant column `{tc}`"),
-                            format!("remove `{tc}` from the ON DUPLICATE KEY UPDATE list"),
+                            format!("the upsert into `{table}`{ctx} changes {}", what(column)),
+                            format!("remove `{written}` from the ON DUPLICATE KEY UPDATE list"),
                             locate(self.sql, a.span()),
                         );
-                    } else if self.guarded_assignment(&a.value, &a.target, &sources[0], ins) {
+                    } else if guards
+                        .iter()
+                        .any(|g| self.guarded_assignment(&a.value, &a.target, &sources[0], ins, g, owned))
+                    {
                         self.tenant_reached = true;
                     } else {
                         let col = a.target.to_string();
+                        let guard = if owned { ":tenant".to_string() } else { format!("VALUES({guard_sql})") };
+                        let by = if owned { "the tenant" } else { "the parent key" };
                         self.problem(Rule::Upsert,
                             format!(
                                 "`ON DUPLICATE KEY UPDATE {col} = ...` on `{table}`{ctx} can overwrite another tenant's row: MySQL does not say which unique key collided"
                             ),
                             format!(
-                                "guard the assignment by the tenant: `{col} = IF({tc} = :tenant, VALUES({col}), {col})`"
+                                "guard the assignment by {by}: `{col} = IF({guard_sql} = {guard}, VALUES({col}), {col})`"
                             ),
                             locate(self.sql, a.span()),
                         );
@@ -196,13 +225,218 @@ impl Checker<'_> {
         self.returned(ins.returning.as_deref(), &level, outer)
     }
 
+    /// The INSERT into a tenant-owned table gives its tenant column `:tenant` in every row.
+    fn insert_owned(
+        &mut self,
+        ins: &Insert,
+        tc_name: &str,
+        table: &str,
+        outer: &[&[Source]],
+        ctx: &str,
+        span: Option<(usize, usize)>,
+    ) {
+        let tc = names::quoted(self.backend, tc_name, None);
+        let position = ins.columns.iter().position(|c| last_ident(c).is_some_and(|i| self.is_column(i, tc_name)));
+        if !ins.assignments.is_empty() {
+            // MySQL's `INSERT INTO t SET a = 1, ...`
+            match ins.assignments.iter().find(|a| self.assigns(&a.target, tc_name)) {
+                Some(a) if self.is_tenant(&a.value) => self.tenant_reached = true,
+                Some(a) => self.problem(
+                    Rule::InsertTenant,
+                    format!("INSERT into `{table}`{ctx} sets `{tc}` to `{}` instead of `:tenant`", a.value),
+                    format!("write `{tc} = :tenant`"),
+                    span,
+                ),
+                None => self.problem(
+                    Rule::InsertTenant,
+                    format!("INSERT into `{table}`{ctx} does not set the tenant column `{tc}`"),
+                    format!("add `{tc} = :tenant` to the SET list"),
+                    span,
+                ),
+            }
+        } else if let Some(source) = &ins.source {
+            match position {
+                None if ins.columns.is_empty() => self.problem(
+                    Rule::InsertTenant,
+                    format!(
+                        "INSERT into `{table}`{ctx} does not name its columns, so the tenant column cannot be checked"
+                    ),
+                    format!("list the columns, including `{tc}`, and give `{tc}` the value `:tenant`"),
+                    span,
+                ),
+                None => self.problem(
+                    Rule::InsertTenant,
+                    format!("INSERT into `{table}`{ctx} does not set the tenant column `{tc}`"),
+                    format!("add `{tc}` to the column list and `:tenant` to every row"),
+                    span,
+                ),
+                Some(pos) => self.insert_source(source, pos, &tc, table, outer, ctx),
+            }
+        } else {
+            self.problem(
+                Rule::InsertTenant,
+                format!("INSERT into `{table}`{ctx} has no rows that set `{tc}` (DEFAULT VALUES)"),
+                format!("write `INSERT INTO {table} ({tc}, ...) VALUES (:tenant, ...)`"),
+                span,
+            );
+        }
+    }
+
+    /// The INSERT into a child table takes an owning key, in every row, from a row of the
+    /// parent that is confined to the tenant: a scalar subquery on the parent, or an
+    /// `INSERT ... SELECT` whose column for the key selects a confined parent's key. A
+    /// caller's value alone could be another tenant's parent.
+    fn insert_child(
+        &mut self,
+        ins: &Insert,
+        links: &[Link],
+        table: &str,
+        outer: &[&[Source]],
+        ctx: &str,
+        span: Option<(usize, usize)>,
+    ) {
+        // Multi-column keys are not taken: two columns from two confined rows need not
+        // name a row of the tenant.
+        let single: Vec<(&Link, &String, &String)> = links
+            .iter()
+            .filter_map(|l| match l.columns.as_slice() {
+                [(c, p)] => Some((l, c, p)),
+                _ => None,
+            })
+            .collect();
+        let keyed = |checker: &mut Self, e: &Expr, parent: &str, column: &str| match strip_nested(e) {
+            Expr::Subquery(q) => {
+                let out = checker.probe(q, outer);
+                out.keys.iter().any(|(pos, k)| *pos == 0 && checker.same_key(&k.table, &k.column, parent, column))
+            }
+            _ => false,
+        };
+        let mut proven = false;
+        if !ins.assignments.is_empty() {
+            for (link, c, p) in &single {
+                if let Some(a) = ins.assignments.iter().find(|a| self.assigns(&a.target, c))
+                    && keyed(self, &a.value, &link.parent, p)
+                {
+                    proven = true;
+                }
+            }
+        } else if let Some(source) = &ins.source {
+            let values = matches!(source.body.as_ref(), SetExpr::Values(_)) && source.with.is_none();
+            if !values {
+                let out = self.query(source, outer, &format!(" in the SELECT of INSERT{ctx}"));
+                for (link, c, p) in &single {
+                    if let Some(pos) =
+                        ins.columns.iter().position(|x| last_ident(x).is_some_and(|i| self.is_column(i, c)))
+                        && out
+                            .keys
+                            .iter()
+                            .any(|(at, k)| *at == pos && self.same_key(&k.table, &k.column, &link.parent, p))
+                    {
+                        proven = true;
+                    }
+                }
+            } else if let SetExpr::Values(v) = source.body.as_ref() {
+                for (link, c, p) in &single {
+                    let Some(pos) =
+                        ins.columns.iter().position(|x| last_ident(x).is_some_and(|i| self.is_column(i, c)))
+                    else {
+                        continue;
+                    };
+                    let rows_ok =
+                        v.rows.iter().all(|row| row.content.get(pos).is_some_and(|e| keyed(self, e, &link.parent, p)));
+                    proven |= rows_ok && !v.rows.is_empty();
+                }
+                for row in &v.rows {
+                    for e in &row.content {
+                        for sub in subqueries(e) {
+                            self.query(&sub, outer, &format!(" in a subquery of VALUES{ctx}"));
+                        }
+                    }
+                }
+            }
+        }
+        if proven {
+            self.tenant_reached = true;
+            return;
+        }
+        let Some((link, c, p)) = single.first() else {
+            self.problem(Rule::InsertTenant,
+                format!("INSERT into `{table}`{ctx}: its owning key has several columns, and tenantry cannot prove that values from two parent rows name a row of the tenant"),
+                "add the tenant column to the table (with a foreign key that includes it), or insert in an `#[unscoped(reason = \"...\")]` method".to_string(),
+                span,
+            );
+            return;
+        };
+        let column = names::quoted(self.backend, c, None);
+        let parent = names::quoted(self.backend, &link.parent, None);
+        let pcol = names::quoted(self.backend, p, None);
+        let condition = self.confining_condition(&link.parent, 0);
+        let given = ins
+            .source
+            .as_ref()
+            .and_then(|s| match s.body.as_ref() {
+                SetExpr::Values(v) => {
+                    let pos = ins.columns.iter().position(|x| last_ident(x).is_some_and(|i| self.is_column(i, c)))?;
+                    v.rows.first()?.content.get(pos).map(|e| e.to_string())
+                }
+                _ => None,
+            })
+            .or_else(|| ins.assignments.iter().find(|a| self.assigns(&a.target, c)).map(|a| a.value.to_string()));
+        let fix = match given {
+            Some(v) => format!(
+                "take `{column}` from the tenant's own `{parent}` row: replace `{v}` with `(SELECT {pcol} FROM {parent} WHERE {condition} AND {pcol} = {v})` (another tenant's key then finds no row, and the NOT NULL column refuses the insert)"
+            ),
+            None => format!(
+                "name `{column}` in the column list and give it `(SELECT {pcol} FROM {parent} WHERE {condition} AND {pcol} = :{c})`, or insert with `INSERT ... SELECT` from `{parent}` confined by `{condition}`"
+            ),
+        };
+        self.problem(Rule::InsertTenant,
+            format!("INSERT into `{table}`{ctx} does not take `{column}` from a `{parent}` row of the tenant: `{table}` belongs to a tenant through `{column}` → `{parent}.{pcol}`, and a caller's value may be another tenant's"),
+            fix,
+            span,
+        );
+    }
+
+    /// A condition that confines table `name` to the tenant, written for a fix: its tenant
+    /// column, or its owning key in a subquery on its parent.
+    pub(super) fn confining_condition(&self, name: &str, depth: usize) -> String {
+        use crate::schema::Ownership;
+        match self.schema.ownership(self.backend, name) {
+            Ownership::Child { links } if depth < 8 => {
+                let single = links.iter().find_map(|l| match l.columns.as_slice() {
+                    [(c, p)] => Some((l, c, p)),
+                    _ => None,
+                });
+                match single {
+                    Some((l, c, p)) => format!(
+                        "{} IN (SELECT {} FROM {} WHERE {})",
+                        names::quoted(self.backend, c, None),
+                        names::quoted(self.backend, p, None),
+                        names::quoted(self.backend, &l.parent, None),
+                        self.confining_condition(&l.parent, depth + 1)
+                    ),
+                    None => format!("{} = :tenant", self.tc_sql()),
+                }
+            }
+            Ownership::Tenant { column } => format!("{} = :tenant", names::quoted(self.backend, &column, None)),
+            _ => format!("{} = :tenant", self.tc_sql()),
+        }
+    }
+
     /// What the rows of a DML's RETURNING hold, read like a projection of its tables.
     pub(super) fn returned(&self, returning: Option<&[SelectItem]>, level: &Level<'_>, outer: &[&[Source]]) -> Output {
         returning.map_or_else(Output::default, |items| self.output(items, level, outer))
     }
 
-    pub(super) fn insert_source(&mut self, source: &Query, pos: usize, table: &str, outer: &[&[Source]], ctx: &str) {
-        let tc = self.tc_sql();
+    pub(super) fn insert_source(
+        &mut self,
+        source: &Query,
+        pos: usize,
+        tc: &str,
+        table: &str,
+        outer: &[&[Source]],
+        ctx: &str,
+    ) {
         if let SetExpr::Values(values) = source.body.as_ref()
             && source.with.is_none()
         {
@@ -254,18 +488,22 @@ impl Checker<'_> {
     }
 
     /// `t.tenant_id = :tenant` or `t.tenant_id = excluded.tenant_id` in an upsert's
-    /// DO UPDATE WHERE: the existing row belongs to the tenant.
-    pub(super) fn guards_existing_row(&self, c: &Expr, target: &Source) -> bool {
+    /// DO UPDATE WHERE: the existing row belongs to the tenant. `column` is the guarding
+    /// column (the tenant column, or a child's owning key, which only the proposed row's
+    /// own key guards: `tenant` is false then).
+    pub(super) fn guards_existing_row(&self, c: &Expr, target: &Source, column: &str, tenant: bool) -> bool {
         let existing = |e: &Expr| match strip(e) {
-            Expr::Identifier(id) => self.is_tc(id),
-            Expr::CompoundIdentifier(p) if p.len() == 2 => self.is_tc(&p[1]) && self.names_target(&p[0], target),
+            Expr::Identifier(id) => self.is_column(id, column),
+            Expr::CompoundIdentifier(p) if p.len() == 2 => {
+                self.is_column(&p[1], column) && self.names_target(&p[0], target)
+            }
             _ => false,
         };
         let proposed = |e: &Expr| {
-            self.is_tenant(e)
+            (tenant && self.is_tenant(e))
                 || matches!(strip(e), Expr::CompoundIdentifier(p) if p.len() == 2
                     && names::compare_stored(self.backend, Kind::Relation, &p[0], "excluded") == Match::Same
-                    && self.is_tc(&p[1]))
+                    && self.is_column(&p[1], column))
         };
         equalities(c).into_iter().any(|(a, b)| (existing(a) && proposed(b)) || (existing(b) && proposed(a)))
     }
@@ -282,6 +520,8 @@ impl Checker<'_> {
         target: &AssignmentTarget,
         table: &Source,
         ins: &Insert,
+        column: &str,
+        tenant: bool,
     ) -> bool {
         let AssignmentTarget::ColumnName(col) = target else { return false };
         let Some(col) = last_ident(col) else { return false };
@@ -291,7 +531,7 @@ impl Checker<'_> {
             Expr::CompoundIdentifier(p) if p.len() == 2 => is_column(&p[1]) && self.names_target(&p[0], table),
             _ => false,
         };
-        let is_tc = |i: &Ident| self.is_tc(i);
+        let is_tc = |i: &Ident| self.is_column(i, column);
         let row_alias = ins
             .insert_alias
             .as_ref()
@@ -301,14 +541,14 @@ impl Checker<'_> {
             f.name.0.len() == 1 && last_ident(&f.name).is_some_and(|i| i.value.eq_ignore_ascii_case(name))
         };
         let proposed_tenant = |e: &Expr| {
-            self.is_tenant(e)
+            (tenant && self.is_tenant(e))
                 || match strip(e) {
                     Expr::Function(f) if is_function(f, "values") => {
                         matches!(function_args(f)[..], [arg] if existing(arg, &is_tc))
                     }
                     Expr::CompoundIdentifier(p) if p.len() == 2 => {
                         row_alias.is_some_and(|r| names::compare(self.backend, Kind::Relation, &p[0], r) == Match::Same)
-                            && self.is_tc(&p[1])
+                            && self.is_column(&p[1], column)
                     }
                     _ => false,
                 }
@@ -360,19 +600,69 @@ impl Checker<'_> {
                 locate(self.sql, u.span()),
             );
         }
-        let tc = self.tc_sql();
         let primary = targets.first().copied();
+        // The columns that say whose rows these are: tenant columns, and children's owning
+        // keys with the parent key they reference.
+        let owning: Vec<(String, Option<(String, String)>)> = level
+            .sources
+            .iter()
+            .flat_map(|s| match &s.kind {
+                SourceKind::Owned => vec![(s.tc.clone(), None)],
+                SourceKind::Child(links) => links
+                    .iter()
+                    .flat_map(|l| {
+                        let single = l.columns.len() == 1;
+                        l.columns.iter().map(move |(c, p)| (c.clone(), single.then(|| (l.parent.clone(), p.clone()))))
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
         for a in &u.assignments {
-            if self.may_assign_tc(&a.target) {
-                self.problem(
-                    Rule::TenantColumnWrite,
-                    format!("UPDATE{ctx} changes the tenant column `{tc}`: that moves rows to another tenant"),
-                    format!(
-                        "remove `{}` from the SET list; moving data between tenants needs an `#[unscoped]` method",
-                        a.target
+            let mut chain: Vec<&[Source]> = outer.to_vec();
+            let sources = level.sources.clone();
+            chain.push(&sources);
+            let assigned: Vec<&(String, Option<(String, String)>)> =
+                owning.iter().filter(|(c, _)| self.may_assign(&a.target, c)).collect();
+            for (column, parent) in assigned {
+                let written = names::quoted(self.backend, column, None);
+                match parent {
+                    None => self.problem(
+                        Rule::TenantColumnWrite,
+                        format!("UPDATE{ctx} changes the tenant column `{written}`: that moves rows to another tenant"),
+                        format!(
+                            "remove `{}` from the SET list; moving data between tenants needs an `#[unscoped]` method",
+                            a.target
+                        ),
+                        locate(self.sql, a.span()),
                     ),
-                    locate(self.sql, a.span()),
-                );
+                    Some((parent, key)) => {
+                        let keyed = match strip_nested(&a.value) {
+                            Expr::Subquery(q) => {
+                                let out = self.probe(q, &chain);
+                                out.keys
+                                    .iter()
+                                    .any(|(pos, k)| *pos == 0 && self.same_key(&k.table, &k.column, parent, key))
+                            }
+                            _ => false,
+                        };
+                        if keyed {
+                            continue;
+                        }
+                        let condition = self.confining_condition(parent, 0);
+                        let (parent_sql, key_sql) =
+                            (names::quoted(self.backend, parent, None), names::quoted(self.backend, key, None));
+                        self.problem(
+                            Rule::TenantColumnWrite,
+                            format!("UPDATE{ctx} sets `{written}`, the key through which its rows belong to a tenant, to a value that may be another tenant's `{parent_sql}`"),
+                            format!(
+                                "take the new value from the tenant's own row: `SET {} = (SELECT {key_sql} FROM {parent_sql} WHERE {condition} AND {key_sql} = {})`",
+                                a.target, a.value
+                            ),
+                            locate(self.sql, a.span()),
+                        );
+                    }
+                }
             }
             let written = match &a.target {
                 AssignmentTarget::ColumnName(n) if n.0.len() >= 2 => match n.0[n.0.len() - 2].as_ident() {

@@ -239,6 +239,20 @@ pub(super) fn flatten_set_operation<'a>(e: &'a SetExpr, out: &mut Vec<&'a SetExp
 /// holds the tenant when it does in every branch, position by position (the names of
 /// later branches do not matter to the database).
 pub(super) fn intersect(outputs: Vec<Output>) -> Output {
+    // A key holds when every branch has the same key in that position.
+    let keys: Vec<(usize, Key)> = match outputs.first() {
+        Some(first) => first
+            .keys
+            .iter()
+            .filter(|(pos, k)| {
+                outputs
+                    .iter()
+                    .all(|o| o.keys.iter().any(|(p, x)| p == pos && x.table == k.table && x.column == k.column))
+            })
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
     let mut iter = outputs.into_iter();
     let Some(first) = iter.next() else { return Output::default() };
     let positions = iter.try_fold(first.positions, |acc, o| match (acc, o.positions) {
@@ -248,7 +262,7 @@ pub(super) fn intersect(outputs: Vec<Output>) -> Output {
         _ => None,
     });
     match positions {
-        Some(Some(positions)) => Output::from_positions(positions),
+        Some(Some(positions)) => Output { keys, ..Output::from_positions(positions) },
         // A wildcard in some branch: which position holds what is unknown.
         _ => Output::default(),
     }
@@ -262,12 +276,20 @@ pub(super) fn renamed(out: Output, columns: &[Ident], backend: Backend) -> Outpu
     }
     match out.positions {
         Some(p) => {
-            let positions = p
+            let positions: Vec<(Option<String>, bool)> = p
                 .into_iter()
                 .enumerate()
                 .map(|(i, (name, tenant))| (columns.get(i).map(|c| names::stored(backend, c)).or(name), tenant))
                 .collect();
-            Output::from_positions(positions)
+            let keys = out
+                .keys
+                .into_iter()
+                .map(|(pos, k)| {
+                    let name = positions.get(pos).and_then(|(n, _)| n.clone()).unwrap_or_default();
+                    (pos, Key { name, ..k })
+                })
+                .collect();
+            Output { keys, ..Output::from_positions(positions) }
         }
         // After a wildcard the positions are unknown, and so is what the new names hold.
         None => Output::default(),

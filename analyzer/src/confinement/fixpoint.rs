@@ -28,10 +28,14 @@ impl Checker<'_> {
                                 level.sources[idx].confined = true;
                                 changed = true;
                             }
+                            if self.confines_child(e, g, level, outer) {
+                                self.tenant_reached = true;
+                                changed = true;
+                            }
                         }
-                        Conj::UsingEq(l, r) => {
+                        Conj::UsingEq(l, r, ref column) => {
                             for (anchor, target) in [(l, r), (r, l)] {
-                                if self.holds_tenant(&level.sources[anchor])
+                                if self.holds_tenant(&level.sources[anchor], column)
                                     && !level.sources[target].confined
                                     && level.groups[g].filters.contains(&target)
                                 {
@@ -47,6 +51,59 @@ impl Checker<'_> {
                 break;
             }
         }
+    }
+
+    /// Whether conjunct `e` of group `g` confines a child table of the level: its owning
+    /// key equal to the key of a confined parent row (`c.page_id = p.id`, with `p`
+    /// confined), to a subquery's (`c.page_id IN (SELECT id FROM pages WHERE tenant_id =
+    /// :tenant)`, or `= (SELECT ...)`), or to a derived column that selects one. The
+    /// parent's key is unique, so the child row has that parent, and so its tenant.
+    /// Marks the child confined.
+    fn confines_child(&mut self, e: &Expr, g: usize, level: &mut Level<'_>, outer: &[&[Source]]) -> bool {
+        let mut candidates: Vec<(&Expr, Option<&Query>, &Expr)> = Vec::new();
+        for (a, b) in equalities(e) {
+            for (child, other) in [(a, b), (b, a)] {
+                match strip_nested(other) {
+                    Expr::Subquery(q) => candidates.push((child, Some(q), other)),
+                    _ => candidates.push((child, None, other)),
+                }
+            }
+        }
+        if let Expr::In { expr, target: InTarget::Subquery(subquery), negated: false, .. } = strip_nested(e) {
+            candidates.push((expr, Some(subquery), e));
+        }
+        for (child, subquery, other) in candidates {
+            let Ref::At { depth: 0, idx, .. } = self.bind(child, level, &[]) else { continue };
+            let SourceKind::Child(links) = &level.sources[idx].kind else { continue };
+            if level.sources[idx].confined || !level.groups[g].filters.contains(&idx) {
+                continue;
+            }
+            let Some(column) = column_ident(child).map(|i| names::stored(self.backend, i)) else { continue };
+            let links = links.clone();
+            let key = match subquery {
+                Some(q) => {
+                    let sources = level.sources.clone();
+                    let mut chain: Vec<&[Source]> = outer.to_vec();
+                    chain.push(&sources);
+                    let out = self.probe(q, &chain);
+                    out.keys.into_iter().find(|(pos, _)| *pos == 0).map(|(_, k)| (k.table, k.column))
+                }
+                None => self.key_of(other, level, outer),
+            };
+            let Some((table, key_column)) = key else { continue };
+            let owning = links.iter().any(|l| match l.columns.as_slice() {
+                [(c, p)] => {
+                    names::compare_values(self.backend, Kind::Column, c, &column) == Match::Same
+                        && self.same_key(&table, &key_column, &l.parent, p)
+                }
+                _ => false,
+            });
+            if owning {
+                level.sources[idx].confined = true;
+                return true;
+            }
+        }
+        false
     }
 
     /// Notes each `<tenant column> = :tenant` conjunct that filters its table, so that

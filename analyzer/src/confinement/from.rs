@@ -54,20 +54,22 @@ impl Checker<'_> {
                         join_sources: right.clone(),
                     });
                 }
-                JoinConstraint::Using(columns)
-                    if columns.iter().any(|c| last_ident(c).is_some_and(|i| self.is_tc(i))) =>
-                {
-                    // The sides' tenant columns are equal. Each side shows one tenant column
-                    // to the join (a source already merged into another shows none).
-                    let (l, r) = (self.tenant_column_sources(&left, level), self.tenant_column_sources(&right, level));
+                JoinConstraint::Using(columns) => {
+                    // The sides' columns of each name are equal: a tenant column on one side
+                    // equals the other side's. Each side shows one column of a name to the
+                    // join (a source already merged into another shows none).
                     let mut conj = Vec::new();
-                    if let [l] = l[..] {
-                        conj.extend(r.iter().map(|r| Conj::UsingEq(l, *r)));
-                        // In an inner or left join, the merged column is the left side's
-                        // value (right and full joins coalesce the sides, so it is neither).
-                        if matches!(filters, Filters::Both | Filters::Right) {
-                            for r in r {
-                                level.sources[r].merged = true;
+                    for column in columns.iter().filter_map(last_ident) {
+                        let l = self.tenant_column_sources(&left, level, column);
+                        let r = self.tenant_column_sources(&right, level, column);
+                        if let [l] = l[..] {
+                            conj.extend(r.iter().map(|r| Conj::UsingEq(l, *r, column.clone())));
+                            // In an inner or left join, the merged column is the left side's
+                            // value (right and full joins coalesce the sides, so it is neither).
+                            if matches!(filters, Filters::Both | Filters::Right) {
+                                for r in r {
+                                    level.sources[r].merged.push(names::stored(self.backend, column));
+                                }
                             }
                         }
                     }
@@ -142,15 +144,18 @@ impl Checker<'_> {
                 // An UPDATE or DELETE writes a base table: a CTE of that name is not it.
                 let dml_target = matches!(clause, "UPDATE" | "DELETE FROM");
                 let cte = if args.is_some() || parts.len() > 1 || dml_target { CteRef::Base } else { self.cte(last) };
-                let (kind, columns) = if let Some(args) = args {
+                let mut keys = Vec::new();
+                let mut base = String::new();
+                let kind_columns = if let Some(args) = args {
                     let what = format!("table function `{table}`");
                     level.exprs.extend(args.args.iter().flat_map(function_arg_exprs).map(|e| (e, what.clone())));
-                    (self.table_function(name, ctx, span), None)
+                    (self.table_function(name, ctx, span), None, String::new())
                 } else {
                     match cte {
                         CteRef::Cte(out) => {
                             let out = renamed(out, &alias_columns, self.backend);
-                            (SourceKind::Derived(out.tenant_names.clone()), out.names())
+                            keys = out.named_keys();
+                            (SourceKind::Derived(out.tenant_names.clone()), out.names(), String::new())
                         }
                         CteRef::Uncertain => {
                             self.problem(Rule::UnresolvedName,
@@ -158,32 +163,15 @@ impl Checker<'_> {
                                 "spell the name exactly as the CTE is named, or rename the CTE so that it differs from every table name in more than case".to_string(),
                                 span,
                             );
-                            (SourceKind::Shared, None)
+                            (SourceKind::Refused, None, String::new())
                         }
-                        CteRef::Base => match self.relation_kind(&parts) {
-                            RelationKind::Catalog => {
-                                self.problem(Rule::Catalog,
-                                    format!("`{display}`{ctx} is a system catalog or statistics table: it describes (and may show samples of) every tenant's data"),
-                                    "read the tenant's own tables instead, or move the statement to an `#[unscoped(reason = \"...\")]` method".to_string(),
-                                    span,
-                                );
-                                (SourceKind::Shared, None)
-                            }
-                            RelationKind::Shared => (SourceKind::Shared, None),
-                            RelationKind::Owned => {
-                                if !alias_columns.is_empty() {
-                                    self.problem(Rule::UnresolvedName,
-                                        format!("`{}`{ctx} renames the columns of `{}` by position: tenantry does not know the table's column order, so it cannot tell which name is the tenant column", unquoted(name), display),
-                                        format!("drop the column list after the alias and rename columns in the select list (`{}.col AS x`)", alias.as_ref().map_or(String::new(), |a| a.name.to_string())),
-                                        span,
-                                    );
-                                }
-                                (SourceKind::Owned, None)
-                            }
-                        },
+                        CteRef::Base => {
+                            base = names::stored(self.backend, last);
+                            self.base_table(&parts, &display, &alias_columns, alias.as_ref(), ctx, span)
+                        }
                     }
                 };
-                let confined = false;
+                let (kind, columns, tc) = kind_columns;
                 level.sources.push(Source {
                     binding,
                     path,
@@ -191,9 +179,13 @@ impl Checker<'_> {
                     display,
                     clause,
                     kind,
+                    table: base,
+                    tc,
+                    keys,
+                    renamed: !alias_columns.is_empty(),
                     span,
-                    confined,
-                    merged: false,
+                    confined: false,
+                    merged: Vec::new(),
                     nullable: false,
                 });
             }
@@ -201,13 +193,13 @@ impl Checker<'_> {
                 let binding = alias.as_ref().map(|a| names::stored(self.backend, &a.name)).unwrap_or_default();
                 let display = alias.as_ref().map(|a| a.name.value.clone()).unwrap_or_else(|| "(subquery)".into());
                 let alias_columns: Vec<Ident> = alias.iter().flat_map(|a| &a.columns).map(|c| c.name.clone()).collect();
-                let (kind, columns) = if *lateral {
+                let (kind, columns, keys) = if *lateral {
                     level.lateral.push((idx, subquery));
-                    (SourceKind::Derived(Vec::new()), None)
+                    (SourceKind::Derived(Vec::new()), None, Vec::new())
                 } else {
                     let out = self.query(subquery, outer, &format!(" in derived table `{display}`{ctx}"));
                     let out = renamed(out, &alias_columns, self.backend);
-                    (SourceKind::Derived(out.tenant_names.clone()), out.names())
+                    (SourceKind::Derived(out.tenant_names.clone()), out.names(), out.named_keys())
                 };
                 let span = locate(self.sql, subquery.span());
                 level.sources.push(Source {
@@ -217,9 +209,13 @@ impl Checker<'_> {
                     display,
                     clause,
                     kind,
+                    table: String::new(),
+                    tc: String::new(),
+                    keys,
+                    renamed: false,
                     span,
                     confined: true,
-                    merged: false,
+                    merged: Vec::new(),
                     nullable: false,
                 });
             }
@@ -245,9 +241,13 @@ impl Checker<'_> {
                     display: table,
                     clause,
                     kind,
+                    table: String::new(),
+                    tc: String::new(),
+                    keys: Vec::new(),
+                    renamed: false,
                     span,
                     confined: true,
-                    merged: false,
+                    merged: Vec::new(),
                     nullable: false,
                 });
             }
@@ -261,9 +261,13 @@ impl Checker<'_> {
                     display: "UNNEST(...)".into(),
                     clause,
                     kind: SourceKind::Function,
+                    table: String::new(),
+                    tc: String::new(),
+                    keys: Vec::new(),
+                    renamed: false,
                     span: None,
                     confined: true,
-                    merged: false,
+                    merged: Vec::new(),
                     nullable: false,
                 });
             }
@@ -281,6 +285,102 @@ impl Checker<'_> {
             }
         }
         vec![idx]
+    }
+
+    /// What a base table in FROM is: its kind, its columns (when the migrations say) and
+    /// its tenant column, after the alias's column list renamed the first columns. A table
+    /// that no rule can confine (a catalog, an unclassified or unknown table) is reported
+    /// here and read on as shared, so that one mistake is one error.
+    pub(super) fn base_table(
+        &mut self,
+        parts: &[Ident],
+        display: &str,
+        alias_columns: &[Ident],
+        alias: Option<&sqlparser::ast::TableAlias>,
+        ctx: &str,
+        span: Option<(usize, usize)>,
+    ) -> (SourceKind, Option<Vec<String>>, String) {
+        let name = parts.last().map(|p| names::stored(self.backend, p)).unwrap_or_default();
+        let columns = self.catalog_columns(&name);
+        let new_names: Vec<String> = alias_columns.iter().map(|c| names::stored(self.backend, c)).collect();
+        // `FROM t AS x(a, b)` renames t's first two columns, in the table's order.
+        let backend = self.backend;
+        let rename = |col: &str| -> String {
+            let position = columns.as_ref().and_then(|cols| {
+                cols.iter().position(|c| names::compare_values(backend, Kind::Column, c, col) == Match::Same)
+            });
+            match position.and_then(|p| new_names.get(p)) {
+                Some(n) => n.clone(),
+                None => col.to_string(),
+            }
+        };
+        let renamed_columns = columns.as_ref().map(|cols| cols.iter().map(|c| rename(c)).collect::<Vec<_>>());
+        match self.relation_kind(parts) {
+            RelationKind::Catalog => {
+                self.problem(Rule::Catalog,
+                    format!("`{display}`{ctx} is a system catalog or statistics table: it describes (and may show samples of) every tenant's data"),
+                    "read the tenant's own tables instead, or move the statement to an `#[unscoped(reason = \"...\")]` method".to_string(),
+                    span,
+                );
+                (SourceKind::Refused, None, String::new())
+            }
+            RelationKind::Shared => (SourceKind::Shared, renamed_columns, String::new()),
+            RelationKind::Owned(tc) => {
+                if !alias_columns.is_empty() && columns.is_none() {
+                    self.problem(Rule::UnresolvedName,
+                        format!("`{}`{ctx} renames the columns of `{display}` by position: without migrations tenantry does not know the table's column order, so it cannot tell which name is the tenant column", display.split(' ').next().unwrap_or(display)),
+                        format!("drop the column list after the alias and rename columns in the select list (`{}.col AS x`)", alias.map_or(String::new(), |a| a.name.to_string())),
+                        span,
+                    );
+                }
+                let tc = rename(&tc);
+                (SourceKind::Owned, renamed_columns, tc)
+            }
+            RelationKind::Child(links) => {
+                let links = links
+                    .into_iter()
+                    .map(|l| Link {
+                        parent: l.parent,
+                        columns: l.columns.into_iter().map(|(c, p)| (rename(&c), p)).collect(),
+                    })
+                    .collect();
+                (SourceKind::Child(links), renamed_columns, String::new())
+            }
+            RelationKind::Unclassified => {
+                self.unclassified(display, &name, ctx, span);
+                (SourceKind::Refused, renamed_columns, String::new())
+            }
+            RelationKind::Unknown(similar) => {
+                self.unknown_table(display, similar, ctx, span);
+                (SourceKind::Refused, None, String::new())
+            }
+        }
+    }
+
+    /// A table the migrations create, but whose rows no rule ties to a tenant.
+    pub(super) fn unclassified(&mut self, display: &str, name: &str, ctx: &str, span: Option<(usize, usize)>) {
+        let tc = names::quoted(self.backend, self.schema.tenant_column_of(self.backend, name), None);
+        let table = names::quoted(self.backend, name, None);
+        self.problem(Rule::Unclassified,
+            format!("table `{display}`{ctx} belongs to no tenant tenantry can see: it has no tenant column `{tc}`, no NOT NULL foreign key to a tenant-owned table, and it is not declared global"),
+            format!("in a migration, add the tenant column (`ALTER TABLE {table} ADD COLUMN {tc} ... NOT NULL`) or a NOT NULL foreign key to the table that owns its rows; or, if every tenant may read all of it, declare it global in tenantry.toml: `global = [\"{name}\"]`"),
+            span,
+        );
+    }
+
+    /// A table the migrations do not create.
+    pub(super) fn unknown_table(
+        &mut self,
+        display: &str,
+        similar: Option<String>,
+        ctx: &str,
+        span: Option<(usize, usize)>,
+    ) {
+        let fix = match similar {
+            Some(s) => format!("did you mean `{s}`? Otherwise create the table in a migration"),
+            None => "create the table in a migration, or correct the name".to_string(),
+        };
+        self.problem(Rule::Unknown, format!("table `{display}`{ctx} is not created by any migration"), fix, span);
     }
 
     pub(super) fn table_function(

@@ -28,7 +28,7 @@
 //! a `RIGHT JOIN`'s ON filters only the left side, a `FULL JOIN`'s ON filters neither. A
 //! WHERE condition filters everything in its FROM.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
@@ -41,6 +41,7 @@ use sqlparser::tokenizer::{Location, Span};
 
 use crate::functions;
 use crate::names::{self, Kind, Match};
+use crate::schema::Link;
 use crate::{Backend, Rule, Schema, StatementKind, TENANT_PLACEHOLDER, Violation, same_name};
 use scope::{CteRef, Ref, RelationKind, Why};
 
@@ -83,6 +84,7 @@ pub(crate) fn check(
         ctes: Vec::new(),
         tenant_predicates: Vec::new(),
         opted_in_call: false,
+        probes: HashMap::new(),
     };
     c.statement(statement, &[], "");
     c.unseen_relations(statement);
@@ -142,11 +144,20 @@ struct Source {
     /// The clause it was introduced by: `FROM`, `LEFT JOIN`, ...
     clause: &'static str,
     kind: SourceKind,
+    /// A base table's name (its last part, as stored): what an owning key's parent names.
+    table: String,
+    /// A tenant-owned table's tenant column, as stored (empty for other sources).
+    tc: String,
+    /// A derived source's output columns that hold a key of a confined table's row.
+    keys: Vec<Key>,
+    /// A base table whose columns an alias list renamed (`pages AS p(a, b)`): its column
+    /// names are not the table's, so none of them is taken for a key.
+    renamed: bool,
     span: Option<(usize, usize)>,
     confined: bool,
-    /// Its tenant column is merged by `JOIN ... USING (tenant_id)` into the one of a source
-    /// to its left, which is what an unqualified `tenant_id` then means.
-    merged: bool,
+    /// Its columns (as stored) that `JOIN ... USING (tenant_id)` merged into the one of a
+    /// source to its left, which is what an unqualified `tenant_id` then means.
+    merged: Vec<String>,
     /// It is on the optional side of an outer join: its columns may be NULL in a row, so
     /// none of them provably holds the tenant in the output (`INSERT ... SELECT` would
     /// write a row of no tenant).
@@ -159,6 +170,12 @@ enum SourceKind {
     Owned,
     /// A shared base table: readable by everyone.
     Shared,
+    /// A table owned through a parent: confined by an owning key equal to a confined
+    /// parent's key.
+    Child(Vec<Link>),
+    /// A table already refused for what it is (a catalog, an unclassified or unknown
+    /// table): read on without further demands, so that one mistake is one error.
+    Refused,
     /// A CTE reference or derived table, confined by its own analysis; the names (as
     /// stored) are its output columns that provably hold the tenant.
     Derived(Vec<String>),
@@ -168,8 +185,8 @@ enum SourceKind {
 
 enum Conj<'a> {
     Expr(&'a Expr),
-    /// `JOIN ... USING (tenant_id)` between two sources.
-    UsingEq(usize, usize),
+    /// `JOIN ... USING (tenant_id)` between two sources, on that column.
+    UsingEq(usize, usize, Ident),
 }
 
 /// The conditions of one WHERE or JOIN ON, and which sources they filter.
@@ -210,12 +227,32 @@ struct Output {
     /// Per position: the column's name (`None` when the database makes one up, as for
     /// `count(*)`) and whether it provably equals the tenant; `None` after a wildcard.
     positions: Option<Vec<(Option<String>, bool)>>,
+    /// Output columns that hold a key of a confined table's row, by position: what a
+    /// child table's owning key may be compared with (`IN (SELECT id FROM pages WHERE
+    /// tenant_id = :tenant)`).
+    keys: Vec<(usize, Key)>,
+}
+
+/// A column that holds a key of a row of `table` that is confined to the tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key {
+    /// The column's name as stored (an output column's, for a derived source).
+    name: String,
+    /// The table whose row it keys.
+    table: String,
+    /// The column of that table it is.
+    column: String,
 }
 
 impl Output {
     fn from_positions(positions: Vec<(Option<String>, bool)>) -> Output {
         let tenant_names = positions.iter().filter(|(_, t)| *t).filter_map(|(n, _)| n.clone()).collect();
-        Output { tenant_names, positions: Some(positions) }
+        Output { tenant_names, positions: Some(positions), keys: Vec::new() }
+    }
+
+    /// The key columns, named as the output names them.
+    fn named_keys(&self) -> Vec<Key> {
+        self.keys.iter().map(|(_, k)| k.clone()).filter(|k| !k.name.is_empty()).collect()
     }
 
     /// The names of every column, when all are known.
@@ -239,6 +276,8 @@ struct Checker<'s> {
     /// Whether the statement calls a function opted in with `allow_functions(...)`, which
     /// may write.
     opted_in_call: bool,
+    /// What [`Checker::probe`] found for each subquery (by its span).
+    probes: HashMap<(u64, u64, u64, u64), Output>,
 }
 
 impl<'s> Checker<'s> {
@@ -264,6 +303,27 @@ impl<'s> Checker<'s> {
         if !self.problems.contains(&v) {
             self.problems.push(v);
         }
+    }
+
+    /// What a subquery's rows hold, before it is checked for real (with the rest of its
+    /// clause): a condition such as `page_id IN (SELECT id FROM pages WHERE ...)` needs it
+    /// to confine the query around it. Nothing is reported. Each subquery is probed once:
+    /// a later probe could know more of the enclosing query's confinement, so the first
+    /// answer proves at most what a later one would.
+    fn probe(&mut self, q: &Query, outer: &[&[Source]]) -> Output {
+        let span = q.span();
+        let key = (span.start.line, span.start.column, span.end.line, span.end.column);
+        if let Some(out) = self.probes.get(&key) {
+            return out.clone();
+        }
+        let (problems, reached, predicates, opted) =
+            (self.problems.len(), self.tenant_reached, self.tenant_predicates.len(), self.opted_in_call);
+        let out = self.query(q, outer, "");
+        self.problems.truncate(problems);
+        self.tenant_predicates.truncate(predicates);
+        (self.tenant_reached, self.opted_in_call) = (reached, opted);
+        self.probes.insert(key, out.clone());
+        out
     }
 
     /// Checks one statement; returns what its rows (a query's, or DML's RETURNING) hold.

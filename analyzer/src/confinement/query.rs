@@ -204,10 +204,10 @@ impl Checker<'_> {
 
     /// The output columns of a SELECT: their names, and which hold the tenant.
     pub(super) fn output(&self, projection: &[SelectItem], level: &Level<'_>, outer: &[&[Source]]) -> Output {
-        let mut out = Output { tenant_names: Vec::new(), positions: Some(Vec::new()) };
+        let mut out = Output { tenant_names: Vec::new(), positions: Some(Vec::new()), keys: Vec::new() };
         let wildcard_of = |s: &Source, names: &mut Vec<String>| match &s.kind {
             _ if s.nullable => {}
-            SourceKind::Owned if s.confined => names.push(self.tc().to_string()),
+            SourceKind::Owned if s.confined => names.push(s.tc.clone()),
             SourceKind::Derived(cols) => names.extend(cols.iter().cloned()),
             _ => {}
         };
@@ -216,7 +216,17 @@ impl Checker<'_> {
             self.is_anchor(e, level, outer)
                 && !matches!(self.bind(e, level, outer), Ref::At { depth, idx, .. } if source_at(level, outer, (depth, idx)).nullable)
         };
-        for item in projection {
+        for (position, item) in projection.iter().enumerate() {
+            let (expr, name) = match item {
+                SelectItem::UnnamedExpr(e) => (Some(e), column_ident(e).map(|i| names::stored(self.backend, i))),
+                SelectItem::ExprWithAlias { expr, alias } => (Some(expr), Some(names::stored(self.backend, alias))),
+                _ => (None, None),
+            };
+            if let Some((table, column)) = expr.and_then(|e| self.key_of(e, level, outer))
+                && out.positions.is_some()
+            {
+                out.keys.push((position, Key { name: name.clone().unwrap_or_default(), table, column }));
+            }
             match item {
                 SelectItem::UnnamedExpr(e) => {
                     let anchored = holds(e);

@@ -1,6 +1,7 @@
 //! The binder: which source a name refers to, nearest scope first.
 
 use super::*;
+use crate::schema::Ownership;
 
 impl Checker<'_> {
     /// What an unqualified table name in FROM refers to: the nearest CTE of that name,
@@ -81,11 +82,13 @@ impl Checker<'_> {
         }
     }
 
-    /// What a base table is to the tenant: owned, shared (declared so), or a catalog.
+    /// What a base table is to the tenant (see [`crate::schema::Ownership`]), or that it is
+    /// a system catalog.
     pub(super) fn relation_kind(&self, parts: &[Ident]) -> RelationKind {
         if is_catalog(self.backend, parts) {
             return RelationKind::Catalog;
         }
+        let Some(last) = parts.last() else { return RelationKind::Unknown(None) };
         let shared = self.schema.shared.iter().any(|entry| {
             let declared: Vec<&str> = entry.split('.').collect();
             declared.len() == parts.len()
@@ -94,7 +97,52 @@ impl Checker<'_> {
                     .zip(&declared)
                     .all(|(p, d)| names::compare_stored(self.backend, Kind::Relation, p, d) == Match::Same)
         });
-        if shared { RelationKind::Shared } else { RelationKind::Owned }
+        if shared {
+            return RelationKind::Shared;
+        }
+        let name = names::stored(self.backend, last);
+        if parts.len() > 1 {
+            match &self.schema.catalog {
+                // Without migrations a qualified name is tenant-owned unless declared
+                // shared by that very path.
+                None => return RelationKind::Owned(self.schema.tenant_column_of(self.backend, &name).to_string()),
+                Some(catalog) => {
+                    let qualifier = names::stored(self.backend, &parts[parts.len() - 2]);
+                    let table = catalog.table(self.backend, &name);
+                    let default = match self.backend {
+                        Backend::Postgres => "public",
+                        Backend::Sqlite => "main",
+                        Backend::MySql => "",
+                    };
+                    let same_schema = table.is_some_and(|t| match &t.schema {
+                        Some(s) => names::compare_values(self.backend, Kind::Relation, s, &qualifier) == Match::Same,
+                        None => parts.len() == 2 && qualifier == default,
+                    });
+                    if !same_schema {
+                        return RelationKind::Unknown(None);
+                    }
+                }
+            }
+        }
+        match self.schema.ownership(self.backend, &name) {
+            Ownership::Tenant { column } => RelationKind::Owned(column),
+            Ownership::Child { links } => RelationKind::Child(links),
+            Ownership::Global => RelationKind::Shared,
+            Ownership::Unclassified => RelationKind::Unclassified,
+            Ownership::Unknown => RelationKind::Unknown(self.similar_table(&name)),
+        }
+    }
+
+    /// The catalog table closest in spelling to `name`, for a "did you mean".
+    fn similar_table(&self, name: &str) -> Option<String> {
+        let catalog = self.schema.catalog.as_ref()?;
+        similar(name, catalog.tables.iter().map(|t| t.name.as_str()))
+    }
+
+    /// The columns of base table `name` (as stored), when the migrations say.
+    pub(super) fn catalog_columns(&self, name: &str) -> Option<Vec<String>> {
+        let table = self.schema.catalog.as_ref()?.table(self.backend, name)?;
+        Some(table.columns.iter().map(|c| c.name.clone()).collect())
     }
 
     /// The tenant column as a fix should write it.
@@ -102,27 +150,37 @@ impl Checker<'_> {
         names::quoted(self.backend, self.tc(), None)
     }
 
-    /// Whether `ident` names the tenant column.
-    pub(super) fn is_tc(&self, ident: &Ident) -> bool {
-        names::compare_stored(self.backend, Kind::Column, ident, self.tc()) == Match::Same
+    /// Whether `ident` names column `column` (as stored), e.g. a table's tenant column.
+    pub(super) fn is_column(&self, ident: &Ident, column: &str) -> bool {
+        names::compare_stored(self.backend, Kind::Column, ident, column) == Match::Same
     }
 
-    /// Whether `ident` may name the tenant column (for refusing writes to it).
-    pub(super) fn may_be_tc(&self, ident: &Ident) -> bool {
-        names::compare_stored(self.backend, Kind::Column, ident, self.tc()) != Match::Different
+    /// Whether `ident` may name column `column` (for refusing writes to it).
+    pub(super) fn may_be_column(&self, ident: &Ident, column: &str) -> bool {
+        names::compare_stored(self.backend, Kind::Column, ident, column) != Match::Different
     }
 
-    /// Whether an assignment (`SET col = ...`, `SET (a, b) = ...`) sets the tenant column.
-    pub(super) fn assigns_tc(&self, target: &AssignmentTarget) -> bool {
-        self.assigned(target).any(|i| self.is_tc(i))
+    /// Whether an assignment (`SET col = ...`, `SET (a, b) = ...`) sets `column`.
+    pub(super) fn assigns(&self, target: &AssignmentTarget, column: &str) -> bool {
+        self.assigned(target).any(|i| self.is_column(i, column))
     }
 
-    /// Whether an assignment may set the tenant column (MySQL's case rules included).
-    pub(super) fn may_assign_tc(&self, target: &AssignmentTarget) -> bool {
-        self.assigned(target).any(|i| self.may_be_tc(i))
+    /// Whether an assignment may set `column` (MySQL's case rules included).
+    pub(super) fn may_assign(&self, target: &AssignmentTarget, column: &str) -> bool {
+        self.assigned(target).any(|i| self.may_be_column(i, column))
     }
 
-    fn assigned<'t>(&self, target: &'t AssignmentTarget) -> impl Iterator<Item = &'t Ident> {
+    /// The columns whose assignment would move a source's rows to another tenant: its
+    /// tenant column, or a child's owning keys.
+    pub(super) fn owning_columns(&self, s: &Source) -> Vec<String> {
+        match &s.kind {
+            SourceKind::Owned => vec![s.tc.clone()],
+            SourceKind::Child(links) => links.iter().flat_map(|l| l.columns.iter().map(|(c, _)| c.clone())).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub(super) fn assigned<'t>(&self, target: &'t AssignmentTarget) -> impl Iterator<Item = &'t Ident> {
         let names: Vec<&ObjectName> = match target {
             AssignmentTarget::ColumnName(n) => vec![n],
             AssignmentTarget::Tuple(names) => names.iter().collect(),
@@ -135,30 +193,27 @@ impl Checker<'_> {
         names.iter().any(|n| names::compare_stored(self.backend, Kind::Column, ident, n) == Match::Same)
     }
 
-    /// Whether the tenant column of `s` provably holds the tenant.
-    pub(super) fn holds_tenant(&self, s: &Source) -> bool {
+    /// Whether column `column` of `s` provably holds the tenant: a confined table's tenant
+    /// column, or a derived column that selects one.
+    pub(super) fn holds_tenant(&self, s: &Source, column: &Ident) -> bool {
         match &s.kind {
-            SourceKind::Owned => s.confined,
-            SourceKind::Derived(cols) => {
-                cols.iter().any(|c| names::compare_values(self.backend, Kind::Column, c, self.tc()) == Match::Same)
-            }
+            SourceKind::Owned => s.confined && self.is_column(column, &s.tc),
+            SourceKind::Derived(cols) => self.holds(cols, column),
             _ => false,
         }
     }
 
-    /// The sources among `ids` that show a tenant column to a `USING (tenant_id)` join:
-    /// tenant-owned tables not merged into another yet, and derived tables whose
-    /// `tenant_id` provably holds the tenant.
-    pub(super) fn tenant_column_sources(&self, ids: &[usize], level: &Level<'_>) -> Vec<usize> {
+    /// The sources among `ids` whose column `column` is a tenant column for a `USING
+    /// (column)` join: tenant-owned tables with that tenant column not merged into another
+    /// yet, and derived tables whose column of that name provably holds the tenant.
+    pub(super) fn tenant_column_sources(&self, ids: &[usize], level: &Level<'_>, column: &Ident) -> Vec<usize> {
         ids.iter()
             .copied()
             .filter(|i| {
                 let s = &level.sources[*i];
                 match &s.kind {
-                    SourceKind::Owned => !s.merged,
-                    SourceKind::Derived(cols) => cols
-                        .iter()
-                        .any(|c| names::compare_values(self.backend, Kind::Column, c, self.tc()) == Match::Same),
+                    SourceKind::Owned => !self.holds(&s.merged, column) && self.is_column(column, &s.tc),
+                    SourceKind::Derived(cols) => self.holds(cols, column),
                     _ => false,
                 }
             })
@@ -195,6 +250,33 @@ impl Checker<'_> {
         }
     }
 
+    /// The row key `e` holds, as (table, column): a column of a confined base table, or a
+    /// derived column that selects one. Any column of a confined row qualifies; whether it
+    /// is the key a child references is the caller's question.
+    pub(super) fn key_of(&self, e: &Expr, level: &Level<'_>, outer: &[&[Source]]) -> Option<(String, String)> {
+        let ident = column_ident(e)?;
+        let Ref::At { depth, idx, .. } = self.bind(e, level, outer) else { return None };
+        let s = source_at(level, outer, (depth, idx));
+        match &s.kind {
+            SourceKind::Owned | SourceKind::Child(_) if s.confined && !s.renamed && !s.table.is_empty() => {
+                Some((s.table.clone(), names::stored(self.backend, ident)))
+            }
+            SourceKind::Derived(_) => s
+                .keys
+                .iter()
+                .find(|k| names::compare_stored(self.backend, Kind::Column, ident, &k.name) == Match::Same)
+                .map(|k| (k.table.clone(), k.column.clone())),
+            _ => None,
+        }
+    }
+
+    /// Whether key (table, column) is (parent, parent column), as the database compares
+    /// names.
+    pub(super) fn same_key(&self, table: &str, column: &str, parent: &str, parent_column: &str) -> bool {
+        names::compare_values(self.backend, Kind::Relation, table, parent) == Match::Same
+            && names::compare_values(self.backend, Kind::Column, column, parent_column) == Match::Same
+    }
+
     /// [`Checker::bind`], for callers that only need where a reference points.
     pub(super) fn resolve(&self, e: &Expr, level: &Level<'_>, outer: &[&[Source]]) -> Option<(usize, usize)> {
         match self.bind(e, level, outer) {
@@ -222,7 +304,7 @@ impl Checker<'_> {
                     }
                     // `USING (tenant_id)` merged some of them into one column.
                     let unmerged: Vec<(usize, bool)> =
-                        has.iter().copied().filter(|(i, _)| !sources[*i].merged).collect();
+                        has.iter().copied().filter(|(i, _)| !self.holds(&sources[*i].merged, id)).collect();
                     let has = if unmerged.len() == 1 { unmerged } else { has };
                     match (has.as_slice(), maybe) {
                         // Were the column also in a source that may have it, the database
@@ -306,7 +388,7 @@ impl Checker<'_> {
             None => Has::Maybe,
         };
         match &s.kind {
-            SourceKind::Owned if self.is_tc(ident) => Has::Yes(true),
+            SourceKind::Owned if self.is_column(ident, &s.tc) => Has::Yes(true),
             SourceKind::Derived(tenant) if self.holds(tenant, ident) => Has::Yes(true),
             _ => known(&s.columns),
         }
@@ -347,11 +429,42 @@ enum Has {
 }
 
 /// What a base table is to the tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum RelationKind {
-    Owned,
+    /// Tenant-owned, with this tenant column.
+    Owned(String),
+    /// Owned through a parent.
+    Child(Vec<Link>),
     Shared,
     Catalog,
+    /// In the migrations, but nobody said whose rows it holds.
+    Unclassified,
+    /// Not in the migrations; the closest name there is.
+    Unknown(Option<String>),
+}
+
+/// The candidate closest to `name` by edit distance, when it is close enough to be a
+/// plausible misspelling.
+pub(super) fn similar<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    let distance = |a: &str, b: &str| {
+        let (a, b): (Vec<char>, Vec<char>) = (a.to_lowercase().chars().collect(), b.to_lowercase().chars().collect());
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.iter().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    };
+    candidates
+        .map(|c| (distance(name, c), c))
+        .filter(|(d, c)| *d <= (name.chars().count().max(c.chars().count()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.to_string())
 }
 
 /// What an unqualified name in FROM refers to.

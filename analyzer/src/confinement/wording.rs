@@ -6,6 +6,10 @@ impl Checker<'_> {
     pub(super) fn report_unconfined(&mut self, level: &Level<'_>, outer: &[&[Source]], ctx: &str, has_where: bool) {
         let multi = level.sources.len() > 1;
         for (idx, s) in level.sources.iter().enumerate() {
+            if let (SourceKind::Child(links), false) = (&s.kind, s.confined) {
+                self.report_unconfined_child(level, idx, links, ctx, has_where);
+                continue;
+            }
             if s.confined || !matches!(s.kind, SourceKind::Owned) {
                 continue;
             }
@@ -17,12 +21,12 @@ impl Checker<'_> {
                 .find(|o| {
                     o.confined && matches!(o.kind, SourceKind::Owned) && !o.binding.is_empty() && o.binding != s.binding
                 })
-                .map(|o| self.column_of(&o.binding));
+                .map(|o| self.column_of(o));
             // Qualify the column when a bare name could be read as another table's: several
             // tables here, an alias, or a tie to an enclosing query's table. (Inside a
             // subquery a bare name means the subquery's own table.)
             let qualified = multi || s.display.contains(' ') || (anchor.is_some() && !local_anchor && has_where);
-            let column = if qualified { self.column_of(&s.binding) } else { self.tc_sql() };
+            let column = if qualified { self.column_of(s) } else { names::quoted(self.backend, &s.tc, None) };
             let (hint, culprit) = self.hint(level, idx, outer);
             let of_ctx = ctx.strip_prefix(" in ").unwrap_or(ctx);
             let add = match &anchor {
@@ -76,6 +80,53 @@ impl Checker<'_> {
         }
     }
 
+    /// A child table that no condition ties to a confined parent row: the fix adds its
+    /// owning key's confinement as a subquery on the parent, which keeps the statement's
+    /// meaning and needs nothing else of it.
+    fn report_unconfined_child(&mut self, level: &Level<'_>, idx: usize, links: &[Link], ctx: &str, has_where: bool) {
+        let s = &level.sources[idx];
+        let of_ctx = ctx.strip_prefix(" in ").unwrap_or(ctx);
+        let clause = if of_ctx.is_empty() { s.clause.to_string() } else { format!("{} of {of_ctx}", s.clause) };
+        let single = links.iter().find_map(|l| match l.columns.as_slice() {
+            [(c, p)] => Some((l, c, p)),
+            _ => None,
+        });
+        let Some((link, c, p)) = single else {
+            self.problem(Rule::Unconfined,
+                format!("table `{}` in {clause} is not confined to the tenant: it belongs to a tenant only through a foreign key of several columns, which tenantry does not follow", s.display),
+                format!("add the tenant column to `{}` (with a foreign key that includes it)", s.display),
+                s.span,
+            );
+            return;
+        };
+        let q = |n: &str| names::quoted(self.backend, n, None);
+        let qualified = level.sources.len() > 1 || s.display.contains(' ');
+        let column = if qualified { format!("{}.{}", q(&s.binding), q(c)) } else { q(c) };
+        let condition = format!(
+            "{column} IN (SELECT {} FROM {} WHERE {})",
+            q(p),
+            q(&link.parent),
+            self.confining_condition(&link.parent, 0)
+        );
+        let own_join = level.groups.iter().find(|g| g.join_sources.contains(&idx) && g.filters.contains(&idx));
+        let fix = match own_join {
+            Some(g) if g.whole.is_some() => format!("add `AND {condition}` to the {} ON of `{}`", g.clause, s.display),
+            Some(g) => format!("write `{} {} ON {condition}`", g.clause, s.display),
+            None if has_where && of_ctx.is_empty() => format!("add `AND {condition}` to the WHERE clause"),
+            None if has_where => format!("add `AND {condition}` to the WHERE clause of {of_ctx}"),
+            None if of_ctx.is_empty() => format!("add `WHERE {condition}`"),
+            None => format!("add `WHERE {condition}` to {of_ctx}"),
+        };
+        self.problem(Rule::Unconfined,
+            format!(
+                "table `{}` in {clause} is not confined to the tenant: its rows belong to a tenant through `{}` → `{}.{}`, and no condition ties `{}` to a `{}` row of the tenant",
+                s.display, q(c), q(&link.parent), q(p), q(c), q(&link.parent)
+            ),
+            format!("{fix} (or join `{}` on that key and confine it)", q(&link.parent)),
+            s.span,
+        );
+    }
+
     /// Explains why the conditions that mention a source's tenant column do not count,
     /// and returns the culprit when it is a condition that filters the table (the fix is
     /// then to correct it, not to add another).
@@ -89,7 +140,7 @@ impl Checker<'_> {
         for g in filtering.into_iter().chain(other) {
             for c in &g.conjuncts {
                 let Conj::Expr(e) = c else { continue };
-                if !mentions_tenant_column(e, &s.binding, self.tc(), multi) {
+                if !mentions_tenant_column(e, &s.binding, &s.tc, multi) {
                     continue;
                 }
                 let text = truncate(&e.to_string());
@@ -115,7 +166,7 @@ impl Checker<'_> {
                             return (
                                 format!(
                                     ": `{text}` compares `:tenant` with `{column}`, which is not its tenant column `{}`",
-                                    self.tc_sql()
+                                    names::quoted(self.backend, &s.tc, None)
                                 ),
                                 None,
                             );
@@ -186,9 +237,9 @@ impl Checker<'_> {
         })
     }
 
-    /// `binding.tenant_column`, quoted as the database needs.
-    pub(super) fn column_of(&self, binding: &str) -> String {
-        format!("{}.{}", names::quoted(self.backend, binding, None), self.tc_sql())
+    /// `binding.tenant_column` of a tenant-owned source, quoted as the database needs.
+    pub(super) fn column_of(&self, s: &Source) -> String {
+        format!("{}.{}", names::quoted(self.backend, &s.binding, None), names::quoted(self.backend, &s.tc, None))
     }
 
     /// Whether a condition reads nothing but the tenant column of `s` (and values): then
@@ -203,9 +254,9 @@ impl Checker<'_> {
             type Break = ();
             fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
                 let tenant = match e {
-                    Expr::Identifier(id) => Some(self.checker.is_tc(id)),
+                    Expr::Identifier(id) => Some(self.checker.is_column(id, &self.source.tc)),
                     Expr::CompoundIdentifier(p) if p.len() == 2 => Some(
-                        self.checker.is_tc(&p[1])
+                        self.checker.is_column(&p[1], &self.source.tc)
                             && names::compare_stored(self.checker.backend, Kind::Relation, &p[0], &self.source.binding)
                                 == Match::Same,
                     ),

@@ -70,9 +70,10 @@ impl Schema {
         }
     }
 
-    /// Whether `name` is declared global.
+    /// Whether `name` is declared global (a qualified entry, `app.countries`, names only
+    /// the qualified reference).
     pub fn is_global(&self, backend: Backend, name: &str) -> bool {
-        self.shared.iter().any(|g| same(backend, g.rsplit('.').next().unwrap_or(g), name))
+        self.shared.iter().any(|g| same(backend, g, name))
     }
 
     /// Whether `name` is the tenant table.
