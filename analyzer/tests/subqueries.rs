@@ -219,9 +219,19 @@ fn derived_table_tenant_column_is_an_anchor() {
 
 #[test]
 fn derived_table_without_its_tenant_column_is_no_anchor() {
+    // `x` has no `tenant_id`: the database would refuse the name, and so does tenantry.
     leak(
         ALL,
         "SELECT c.name FROM (SELECT id, customer_id FROM invoices WHERE tenant_id = :tenant) x \
+         JOIN customers c ON c.id = x.customer_id AND c.tenant_id = x.tenant_id",
+    )
+    .count(1)
+    .rule(Rule::Unknown)
+    .problem(&["`x.tenant_id`", "`x` has no column `tenant_id`"]);
+    // A column of that name that does not hold the tenant is no anchor either.
+    leak(
+        ALL,
+        "SELECT c.name FROM (SELECT id, customer_id, customer_id AS tenant_id FROM invoices WHERE tenant_id = :tenant) x \
          JOIN customers c ON c.id = x.customer_id AND c.tenant_id = x.tenant_id",
     )
     .count(1)
@@ -289,7 +299,7 @@ fn cte_tenant_column_is_an_anchor() {
 fn cte_without_its_tenant_column_is_no_anchor() {
     leak(
         ALL,
-        "WITH mine AS (SELECT id FROM invoices WHERE tenant_id = :tenant) \
+        "WITH mine AS (SELECT id, customer_id AS tenant_id FROM invoices WHERE tenant_id = :tenant) \
          SELECT c.name FROM customers c JOIN mine m ON m.id = c.last_invoice_id WHERE c.tenant_id = m.tenant_id",
     )
     .count(1)

@@ -76,6 +76,23 @@ impl Checker<'_> {
             renamed: false,
         };
         let tc = tc_written;
+        if let Some(known) = &target.columns {
+            for c in ins.columns.iter().filter_map(last_ident) {
+                let found = known.iter().any(|k| self.may_be_column(c, k));
+                if !found {
+                    let hint = match similar(&names::stored(self.backend, c), known.iter().map(String::as_str)) {
+                        Some(s) => format!("did you mean `{}`?", names::quoted(self.backend, &s, None)),
+                        None => format!("correct the name; `{table}` has no column of that name"),
+                    };
+                    self.problem(
+                        Rule::Unknown,
+                        format!("INSERT into `{table}`{ctx} names column `{}`, which the table does not have", c.value),
+                        hint,
+                        locate(self.sql, c.span),
+                    );
+                }
+            }
+        }
 
         match &kind {
             SourceKind::Owned => self.insert_owned(ins, &tc_name, &table, outer, ctx, span),
@@ -721,6 +738,8 @@ impl Checker<'_> {
         }
         self.unresolved_references(&u.selection, &level, outer, ctx);
         self.unresolved_references(&u.returning, &level, outer, ctx);
+        let conditions: Vec<&Expr> = level.groups.iter().filter_map(|g| g.whole).collect();
+        self.unknown_columns(&conditions, &[], &level, outer, ctx);
         for a in &u.assignments {
             self.unresolved_references(&a.value, &level, outer, ctx);
         }
@@ -790,6 +809,8 @@ impl Checker<'_> {
         }
         self.unresolved_references(&d.selection, &level, outer, ctx);
         self.unresolved_references(&d.returning, &level, outer, ctx);
+        let conditions: Vec<&Expr> = level.groups.iter().filter_map(|g| g.whole).collect();
+        self.unknown_columns(&conditions, &[], &level, outer, ctx);
         self.returned(d.returning.as_deref(), &level, outer)
     }
 }

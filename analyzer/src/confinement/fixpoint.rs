@@ -72,6 +72,13 @@ impl Checker<'_> {
         if let Expr::In { expr, target: InTarget::Subquery(subquery), negated: false, .. } = strip_nested(e) {
             candidates.push((expr, Some(subquery), e));
         }
+        if let Expr::Exists { subquery, negated: false } = strip_nested(e)
+            && let Some(idx) = self.exists_confines(subquery, level, outer)
+            && level.groups[g].filters.contains(&idx)
+        {
+            level.sources[idx].confined = true;
+            return true;
+        }
         for (child, subquery, other) in candidates {
             let Ref::At { depth: 0, idx, .. } = self.bind(child, level, &[]) else { continue };
             let SourceKind::Child(links) = &level.sources[idx].kind else { continue };
@@ -104,6 +111,28 @@ impl Checker<'_> {
             }
         }
         false
+    }
+
+    /// The child of the level that `EXISTS (subquery)` ties by its owning key to a
+    /// confined parent row (see [`Output::correlated`]).
+    fn exists_confines(&mut self, subquery: &Query, level: &Level<'_>, outer: &[&[Source]]) -> Option<usize> {
+        let sources = level.sources.clone();
+        let mut chain: Vec<&[Source]> = outer.to_vec();
+        chain.push(&sources);
+        let out = self.probe(subquery, &chain);
+        out.correlated.iter().find_map(|(idx, column, key)| {
+            let s = &level.sources[*idx];
+            let SourceKind::Child(links) = &s.kind else { return None };
+            let owning = !s.confined
+                && links.iter().any(|l| match l.columns.as_slice() {
+                    [(c, p)] => {
+                        names::compare_values(self.backend, Kind::Column, c, column) == Match::Same
+                            && self.same_key(&key.table, &key.column, &l.parent, p)
+                    }
+                    _ => false,
+                });
+            owning.then_some(*idx)
+        })
     }
 
     /// Notes each `<tenant column> = :tenant` conjunct that filters its table, so that

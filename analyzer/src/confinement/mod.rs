@@ -43,7 +43,7 @@ use crate::functions;
 use crate::names::{self, Kind, Match};
 use crate::schema::Link;
 use crate::{Backend, Rule, Schema, StatementKind, TENANT_PLACEHOLDER, Violation, same_name};
-use scope::{CteRef, Ref, RelationKind, Why};
+use scope::{CteRef, Ref, RelationKind, Why, similar};
 
 mod dml;
 mod expr;
@@ -89,6 +89,11 @@ pub(crate) fn check(
     c.statement(statement, &[], "");
     c.unseen_relations(statement);
     c.functions_and_variables(statement);
+    // A misspelt column is the mistake to fix first: what it leaves unconfined follows
+    // from it, and may be gone once it is corrected.
+    if c.problems.iter().any(|p| p.rule == Rule::Unknown) {
+        c.problems.retain(|p| p.rule != Rule::Unconfined);
+    }
     let confined_something = c.problems.is_empty() && c.tenant_reached;
     if tenant_uses == 0
         && let Some(first) = c.problems.iter_mut().find(|p| p.problem.contains("not confined"))
@@ -231,6 +236,12 @@ struct Output {
     /// child table's owning key may be compared with (`IN (SELECT id FROM pages WHERE
     /// tenant_id = :tenant)`).
     keys: Vec<(usize, Key)>,
+    /// For a plain SELECT, each row of which satisfies its WHERE: the enclosing query's
+    /// columns that its WHERE holds equal to a key of one of its confined rows, as
+    /// (source of the enclosing level, column as stored, key). `EXISTS (SELECT 1 FROM pages
+    /// p WHERE p.id = c.page_id AND p.tenant_id = :tenant)` ties `c.page_id` to a page of
+    /// the tenant.
+    correlated: Vec<(usize, String, Key)>,
 }
 
 /// A column that holds a key of a row of `table` that is confined to the tenant.
@@ -247,7 +258,7 @@ struct Key {
 impl Output {
     fn from_positions(positions: Vec<(Option<String>, bool)>) -> Output {
         let tenant_names = positions.iter().filter(|(_, t)| *t).filter_map(|(n, _)| n.clone()).collect();
-        Output { tenant_names, positions: Some(positions), keys: Vec::new() }
+        Output { tenant_names, positions: Some(positions), keys: Vec::new(), correlated: Vec::new() }
     }
 
     /// The key columns, named as the output names them.

@@ -2,6 +2,20 @@
 
 use super::*;
 
+/// Sets its flag when it meets a function call.
+struct FunctionFinder<'a>(&'a mut bool);
+
+impl Visitor for FunctionFinder<'_> {
+    type Break = ();
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+        if matches!(e, Expr::Function(_)) {
+            *self.0 = true;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 impl Checker<'_> {
     // ----- queries ------------------------------------------------------------------
 
@@ -186,8 +200,60 @@ impl Checker<'_> {
             self.query(sub, &chain, &format!(" in a subquery of ORDER BY/LIMIT{ctx}"));
         }
         self.unresolved_references(select, &level, outer, ctx);
+        let conditions: Vec<&Expr> = level.groups.iter().filter_map(|g| g.whole).collect();
+        let aliases: Vec<Ident> = select
+            .projection
+            .iter()
+            .filter_map(|i| match i {
+                SelectItem::ExprWithAlias { alias, .. } => Some(alias.clone()),
+                _ => None,
+            })
+            .collect();
+        self.unknown_columns(&conditions, &aliases, &level, outer, ctx);
 
-        self.output(&select.projection, &level, outer)
+        let mut out = self.output(&select.projection, &level, outer);
+        out.correlated = self.correlated(select, &level, outer);
+        out
+    }
+
+    /// See [`Output::correlated`]. Only a SELECT whose rows are its WHERE's rows counts: no
+    /// GROUP BY or HAVING, no function in its projection (an aggregate makes one row of
+    /// none, and `EXISTS` would hold for any outer row).
+    fn correlated(&self, select: &Select, level: &Level<'_>, outer: &[&[Source]]) -> Vec<(usize, String, Key)> {
+        let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(v, _) if v.is_empty());
+        let mut calls = false;
+        for item in &select.projection {
+            let _ = item.visit(&mut FunctionFinder(&mut calls));
+        }
+        if grouped || select.having.is_some() || calls || outer.is_empty() {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        for g in &level.groups {
+            for c in &g.conjuncts {
+                let Conj::Expr(e) = c else { continue };
+                for (a, b) in equalities(e) {
+                    for (theirs, ours) in [(a, b), (b, a)] {
+                        let Ref::At { depth: 1, idx, .. } = self.bind(theirs, level, outer) else { continue };
+                        let Some(column) = column_ident(theirs).map(|i| names::stored(self.backend, i)) else {
+                            continue;
+                        };
+                        let Ref::At { depth: 0, idx: mine, .. } = self.bind(ours, level, outer) else { continue };
+                        // Every row of the SELECT satisfies the condition with a real row of
+                        // `mine`: a WHERE, or an ON of a side no outer join NULL-extends.
+                        let every_row =
+                            g.clause == "WHERE" || (g.filters.contains(&mine) && !level.sources[mine].nullable);
+                        if !every_row {
+                            continue;
+                        }
+                        if let Some((table, key)) = self.key_of(ours, level, &[]) {
+                            found.push((idx, column, Key { name: String::new(), table, column: key }));
+                        }
+                    }
+                }
+            }
+        }
+        found
     }
 
     pub(super) fn lateral_and_nested(&mut self, level: &Level<'_>, chain: &[&[Source]], ctx: &str) {
@@ -204,7 +270,8 @@ impl Checker<'_> {
 
     /// The output columns of a SELECT: their names, and which hold the tenant.
     pub(super) fn output(&self, projection: &[SelectItem], level: &Level<'_>, outer: &[&[Source]]) -> Output {
-        let mut out = Output { tenant_names: Vec::new(), positions: Some(Vec::new()), keys: Vec::new() };
+        let mut out =
+            Output { tenant_names: Vec::new(), positions: Some(Vec::new()), keys: Vec::new(), correlated: Vec::new() };
         let wildcard_of = |s: &Source, names: &mut Vec<String>| match &s.kind {
             _ if s.nullable => {}
             SourceKind::Owned if s.confined => names.push(s.tc.clone()),

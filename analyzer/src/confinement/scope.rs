@@ -59,7 +59,16 @@ impl Checker<'_> {
             if parts[0].quote_style.is_none() && parts[0].value.starts_with('@') {
                 continue;
             }
-            if self.bind(&e, level, outer) == Ref::Unknown {
+            let bound = self.bind(&e, level, outer);
+            if let Ref::At { depth, idx, .. } = bound {
+                let source = source_at(level, outer, (depth, idx));
+                let column = &parts[parts.len() - 1];
+                if matches!(self.has_column(source, column), Has::No) {
+                    self.no_such_column(&e, column, source, ctx);
+                }
+                continue;
+            }
+            if bound == Ref::Unknown {
                 let qualifier = parts[..parts.len() - 1].iter().map(|p| p.value.as_str()).collect::<Vec<_>>().join(".");
                 self.problem(
                     Rule::UnresolvedName,
@@ -69,6 +78,90 @@ impl Checker<'_> {
                 );
             }
         }
+    }
+
+    /// Unqualified column references of WHERE and ON conditions (`exprs`, not their
+    /// subqueries) that no table in scope has: the database refuses them, and a misspelt
+    /// tenant column is better named than reported as a leak. Names the select list
+    /// defines (`aliases`; SQLite lets WHERE use them) and whole-row references to a
+    /// table (`WHERE t IS NOT NULL` in PostgreSQL) are not columns.
+    pub(super) fn unknown_columns(
+        &mut self,
+        exprs: &[&Expr],
+        aliases: &[Ident],
+        level: &Level<'_>,
+        outer: &[&[Source]],
+        ctx: &str,
+    ) {
+        struct Bare {
+            depth: usize,
+            found: Vec<Ident>,
+        }
+        impl Visitor for Bare {
+            type Break = ();
+            fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+                self.depth += 1;
+                ControlFlow::Continue(())
+            }
+            fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+                self.depth -= 1;
+                ControlFlow::Continue(())
+            }
+            fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+                if let (0, Expr::Identifier(id)) = (self.depth, e) {
+                    self.found.push(id.clone());
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let mut v = Bare { depth: 0, found: Vec::new() };
+        for e in exprs {
+            let _ = e.visit(&mut v);
+        }
+        for id in v.found {
+            // SQLite takes an unknown "name" for a string; MySQL's `@x` is a variable.
+            let string = self.backend == Backend::Sqlite && id.quote_style == Some('"');
+            let variable = id.quote_style.is_none() && id.value.starts_with('@');
+            let alias = aliases.iter().any(|a| names::compare(self.backend, Kind::Column, a, &id) != Match::Different);
+            let scopes = std::iter::once(level.sources.as_slice()).chain(outer.iter().rev().copied());
+            let row = scopes.flatten().any(|s| self.qualifies(s, std::slice::from_ref(&id)) != Match::Different);
+            if string || variable || alias || row {
+                continue;
+            }
+            if self.bind(&Expr::Identifier(id.clone()), level, outer) == Ref::Unknown {
+                let columns: Vec<String> =
+                    level.sources.iter().flat_map(|s| s.columns.iter().flatten().cloned()).collect();
+                let hint = match similar(&names::stored(self.backend, &id), columns.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{}`?", names::quoted(self.backend, &s, None)),
+                    None => "correct the name, or qualify it with the table that has it".to_string(),
+                };
+                self.problem(
+                    Rule::Unknown,
+                    format!("column `{id}`{ctx} is not a column of any table in scope"),
+                    hint,
+                    locate(self.sql, id.span),
+                );
+            }
+        }
+    }
+
+    /// `t.col` where `t` has no column `col`.
+    fn no_such_column(&mut self, e: &Expr, column: &Ident, source: &Source, ctx: &str) {
+        let columns = source.columns.iter().flatten().map(String::as_str);
+        let hint = match similar(&names::stored(self.backend, column), columns) {
+            Some(s) => format!("did you mean `{}`?", names::quoted(self.backend, &s, None)),
+            None => format!("correct the name; `{}` has no column of that name", source.display),
+        };
+        let span = match e {
+            Expr::CompoundIdentifier(parts) => locate(self.sql, parts[0].span.union(&column.span)),
+            _ => None,
+        };
+        self.problem(
+            Rule::Unknown,
+            format!("`{e}`{ctx}: `{}` has no column `{}`", source.display, column.value),
+            hint,
+            span,
+        );
     }
 
     /// The source of `level` a qualified wildcard (`i.*`) names.
@@ -349,7 +442,7 @@ impl Checker<'_> {
     }
 
     /// Whether `qualifier` (`i`, `invoices`, `public.invoices`) names source `s`.
-    fn qualifies(&self, s: &Source, qualifier: &[Ident]) -> Match {
+    pub(super) fn qualifies(&self, s: &Source, qualifier: &[Ident]) -> Match {
         let compare = |q: &Ident, w: &String| names::compare_stored(self.backend, Kind::Relation, q, w);
         match qualifier {
             _ if s.binding.is_empty() => Match::Different,
@@ -462,7 +555,7 @@ pub(super) fn similar<'a>(name: &str, candidates: impl Iterator<Item = &'a str>)
     };
     candidates
         .map(|c| (distance(name, c), c))
-        .filter(|(d, c)| *d <= (name.chars().count().max(c.chars().count()) / 3).max(1))
+        .filter(|(d, c)| *d <= (name.chars().count().max(c.chars().count()) + 2) / 3)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c.to_string())
 }
