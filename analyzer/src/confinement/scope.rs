@@ -555,7 +555,7 @@ pub(super) fn similar<'a>(name: &str, candidates: impl Iterator<Item = &'a str>)
     };
     candidates
         .map(|c| (distance(name, c), c))
-        .filter(|(d, c)| *d <= (name.chars().count().max(c.chars().count()) + 2) / 3)
+        .filter(|(d, c)| *d <= name.chars().count().max(c.chars().count()).div_ceil(3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c.to_string())
 }
