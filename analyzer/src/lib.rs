@@ -168,6 +168,11 @@ pub struct Analysis {
     /// read whose every `:tenant` is such a predicate can be confined to a set of tenants
     /// by rewriting them with [`set_form`].
     pub tenant_predicates: Vec<TenantPredicate>,
+    /// What is confined but likely wrong, for warnings: an `ON CONFLICT` target that no
+    /// unique key of the migrations matches (the database refuses the statement when it
+    /// runs), or one without the tenant column whose guarded update skips the rows of
+    /// other tenants it collides with.
+    pub warnings: Vec<Violation>,
 }
 
 /// A `<tenant column> = :tenant` conjunct of a WHERE or JOIN ON.
@@ -417,6 +422,7 @@ fn analyze_tokens(
     };
     let mut tenant_predicates = Vec::new();
     let mut opted_in_writes = false;
+    let mut warnings = Vec::new();
     if mode == Mode::Scoped {
         let tenant_uses = placeholders.count(TENANT_PLACEHOLDER);
         let checked = confinement::check(statement, sql, schema, backend, tenant_uses);
@@ -425,6 +431,7 @@ fn analyze_tokens(
             tenant_predicates = checked.tenant_predicates;
         }
         opted_in_writes = checked.writes;
+        warnings = checked.warnings;
     }
     if problems.is_empty() {
         Ok(Analysis {
@@ -434,6 +441,7 @@ fn analyze_tokens(
             at_most_one_row: shape.at_most_one_row,
             placeholders,
             tenant_predicates,
+            warnings,
         })
     } else {
         Err(problems)

@@ -161,6 +161,13 @@ impl Checker<'_> {
                     if guarded {
                         self.tenant_reached = true;
                     }
+                    self.conflict_target_warnings(
+                        oc.conflict_target.as_ref(),
+                        &sources[0],
+                        target_has_tenant,
+                        &guard_sql,
+                        span,
+                    );
                     if !target_has_tenant && !guarded {
                         let (why, cols) = match &oc.conflict_target {
                             Some(ConflictTarget::Columns { columns: cols, .. }) => {
@@ -240,6 +247,40 @@ impl Checker<'_> {
             }
         }
         self.returned(ins.returning.as_deref(), &level, outer)
+    }
+
+    /// Warns of an `ON CONFLICT (cols)` that no unique key of the migrations matches, and
+    /// of one without the tenant (or parent) column, whose guard makes the upsert skip the
+    /// rows of other tenants it collides with.
+    fn conflict_target_warnings(
+        &mut self,
+        target: Option<&ConflictTarget>,
+        table: &Source,
+        has_tenant: bool,
+        guard: &str,
+        span: Option<(usize, usize)>,
+    ) {
+        let Some(ConflictTarget::Columns { columns, .. }) = target else { return };
+        let written = columns.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ");
+        if !has_tenant {
+            self.warnings.push(Violation::new(Rule::Upsert,
+                format!("the upsert into `{}` conflicts on ({written}), without `{guard}`: a row that collides with another tenant's is neither inserted nor updated", table.display),
+                format!("conflict on `({guard}, {written})`, with a unique key on those columns"),
+                span,
+            ));
+        }
+        let Some(t) = self.schema.catalog.as_ref().and_then(|c| c.table(self.backend, &table.table)) else { return };
+        let matches = |key: &[String]| {
+            key.len() == columns.len() && key.iter().all(|k| columns.iter().any(|c| self.is_column(c, k)))
+        };
+        let unique = matches(&t.primary_key) || t.unique_keys.iter().any(|k| matches(&k.columns));
+        if !unique {
+            self.warnings.push(Violation::new(Rule::Upsert,
+                format!("`ON CONFLICT ({written})` on `{}` matches no primary or unique key of the migrations: the database refuses the statement when it runs", table.display),
+                format!("add `UNIQUE ({written})` to `{}` in a migration, or conflict on one of its unique keys", table.display),
+                span,
+            ));
+        }
     }
 
     /// The INSERT into a tenant-owned table gives its tenant column `:tenant` in every row.

@@ -85,6 +85,7 @@ pub(crate) fn check(
         tenant_predicates: Vec::new(),
         opted_in_call: false,
         probes: HashMap::new(),
+        warnings: Vec::new(),
     };
     c.statement(statement, &[], "");
     c.unseen_relations(statement);
@@ -119,7 +120,12 @@ pub(crate) fn check(
         ));
     }
     c.tenant_predicates.sort_by_key(|p| p.start);
-    Checked { problems: c.problems, tenant_predicates: c.tenant_predicates, writes: c.opted_in_call }
+    Checked {
+        problems: c.problems,
+        tenant_predicates: c.tenant_predicates,
+        writes: c.opted_in_call,
+        warnings: c.warnings,
+    }
 }
 
 /// What [`check`] found.
@@ -129,6 +135,8 @@ pub(crate) struct Checked {
     pub tenant_predicates: Vec<crate::TenantPredicate>,
     /// Whether the statement may write through a function the user opted in to.
     pub writes: bool,
+    /// See [`crate::Analysis::warnings`].
+    pub warnings: Vec<Violation>,
 }
 
 /// One table-like thing in a FROM: a base table, a CTE reference, a derived table or a
@@ -289,6 +297,8 @@ struct Checker<'s> {
     opted_in_call: bool,
     /// What [`Checker::probe`] found for each subquery (by its span).
     probes: HashMap<(u64, u64, u64, u64), Output>,
+    /// What is confined but still wrong: see [`crate::Analysis::warnings`].
+    warnings: Vec<Violation>,
 }
 
 impl<'s> Checker<'s> {
@@ -327,10 +337,16 @@ impl<'s> Checker<'s> {
         if let Some(out) = self.probes.get(&key) {
             return out.clone();
         }
-        let (problems, reached, predicates, opted) =
-            (self.problems.len(), self.tenant_reached, self.tenant_predicates.len(), self.opted_in_call);
+        let (problems, reached, predicates, opted, warnings) = (
+            self.problems.len(),
+            self.tenant_reached,
+            self.tenant_predicates.len(),
+            self.opted_in_call,
+            self.warnings.len(),
+        );
         let out = self.query(q, outer, "");
         self.problems.truncate(problems);
+        self.warnings.truncate(warnings);
         self.tenant_predicates.truncate(predicates);
         (self.tenant_reached, self.opted_in_call) = (reached, opted);
         self.probes.insert(key, out.clone());

@@ -92,20 +92,113 @@ impl Table {
     }
 }
 
-/// A schema lint finding: a design that the analyser accepts, but that lets the data
-/// itself mix tenants, or that the database will refuse.
+/// A schema lint finding: a design the analyser accepts, but that lets the data itself
+/// mix tenants (or that a distributed database refuses).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// The table it is about.
     pub table: String,
     /// What is wrong.
     pub problem: String,
-    /// How to fix it (DDL for a migration, where there is one).
+    /// How to fix it: DDL for a migration.
     pub fix: String,
 }
 
-/// The schema lint: see [`Finding`].
+/// The schema lint (see [`Finding`]), empty without a catalog:
+///
+/// * a tenant-owned table whose foreign key to another tenant-owned table does not include
+///   the tenant column: a row may reference another tenant's row; `(tenant_id, page_id)
+///   REFERENCES pages (tenant_id, id)` makes that impossible in the data itself;
+/// * a table owned through a parent, without a tenant column of its own: the same pattern
+///   (its own tenant column and a composite foreign key) makes it tenant-owned;
+/// * a unique key of a tenant-owned table without the tenant column: one tenant's row
+///   blocks another's, and an upsert on it collides across tenants.
+///
+/// ```
+/// use tenantry_analyzer::schema::{Catalog, Migration, lint};
+/// use tenantry_analyzer::{Backend, Schema};
+/// let sql = "CREATE TABLE users (id INT PRIMARY KEY, tenant_id INT NOT NULL, email TEXT UNIQUE)";
+/// let migration = Migration { version: 1, path: "1_users.sql".into(), sql: sql.into() };
+/// let catalog = Catalog::from_migrations(&[migration], Backend::Postgres).unwrap();
+/// let schema = Schema { catalog: Some(catalog), ..Schema::default() };
+/// let findings = lint(&schema, Backend::Postgres);
+/// assert!(findings[0].fix.contains("UNIQUE (tenant_id, email)"));
+/// ```
 pub fn lint(schema: &crate::Schema, backend: crate::Backend) -> Vec<Finding> {
-    let _ = (schema, backend);
-    Vec::new()
+    let Some(catalog) = &schema.catalog else { return Vec::new() };
+    let q = |n: &str| crate::names::quoted(backend, n, None);
+    let same = |a: &str, b: &str| {
+        crate::names::compare_values(backend, crate::names::Kind::Column, a, b) == crate::names::Match::Same
+    };
+    let mut findings = Vec::new();
+    for table in &catalog.tables {
+        if schema.is_tenant_table(backend, &table.name) {
+            continue;
+        }
+        match schema.ownership(backend, &table.name) {
+            Ownership::Tenant { column } => {
+                for fk in &table.foreign_keys {
+                    let Ownership::Tenant { column: parent_tc } = schema.ownership(backend, &fk.table) else {
+                        continue;
+                    };
+                    if schema.is_tenant_table(backend, &fk.table) || fk.columns.iter().any(|c| same(c, &column)) {
+                        continue;
+                    }
+                    let cols = fk.columns.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ");
+                    let refs = fk.referenced.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ");
+                    findings.push(Finding {
+                        table: table.name.clone(),
+                        problem: format!(
+                            "`{}`'s foreign key ({cols}) → `{}` does not include the tenant column: a row of one tenant may reference another tenant's `{}` row",
+                            table.name, fk.table, fk.table
+                        ),
+                        fix: format!(
+                            "reference the parent by tenant and key: `ALTER TABLE {} ADD FOREIGN KEY ({}, {cols}) REFERENCES {} ({}, {refs})` (with `UNIQUE ({}, {refs})` on `{}`), and drop the old foreign key",
+                            q(&table.name), q(&column), q(&fk.table), q(&parent_tc), q(&parent_tc), fk.table
+                        ),
+                    });
+                }
+                for key in table.unique_keys.iter().filter(|k| !k.columns.is_empty()) {
+                    if key.columns.iter().any(|c| same(c, &column)) {
+                        continue;
+                    }
+                    let cols = key.columns.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ");
+                    findings.push(Finding {
+                        table: table.name.clone(),
+                        problem: format!(
+                            "unique key ({cols}) of tenant-owned `{}` does not include the tenant column: one tenant's row blocks another's, and an upsert on it collides across tenants",
+                            table.name
+                        ),
+                        fix: format!("make it `UNIQUE ({}, {cols})`", q(&column)),
+                    });
+                }
+            }
+            Ownership::Child { links } => {
+                let link = &links[0];
+                let tc = schema.tenant_column_of(backend, &table.name);
+                let parent_tc = match schema.ownership(backend, &link.parent) {
+                    Ownership::Tenant { column } => column,
+                    _ => tc.to_string(),
+                };
+                let cols = link.columns.iter().map(|(c, _)| q(c)).collect::<Vec<_>>().join(", ");
+                let refs = link.columns.iter().map(|(_, p)| q(p)).collect::<Vec<_>>().join(", ");
+                findings.push(Finding {
+                    table: table.name.clone(),
+                    problem: format!(
+                        "`{}` belongs to a tenant only through ({cols}) → `{}`: the data does not say whose its rows are, every statement must join the parent, and a distributed database cannot co-locate it",
+                        table.name, link.parent
+                    ),
+                    fix: format!(
+                        "give it the tenant column and reference the parent by tenant and key: `ALTER TABLE {table} ADD COLUMN {tc} ... NOT NULL`, then `FOREIGN KEY ({tc}, {cols}) REFERENCES {parent} ({parent_tc}, {refs})`",
+                        table = q(&table.name),
+                        tc = q(tc),
+                        parent = q(&link.parent),
+                        parent_tc = q(&parent_tc),
+                    ),
+                });
+            }
+            _ => {}
+        }
+    }
+    findings
 }
