@@ -61,6 +61,11 @@ use net::*;
 pub(crate) use shape::shape;
 use shape::statement_keyword;
 
+/// The candidate closest to `name` in spelling, for a "did you mean".
+pub(crate) fn similar_name<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    similar(name, candidates)
+}
+
 /// Byte range of a statement in `sql`, for pointing at the second of stacked statements.
 pub(crate) fn span_of_statement(statement: &Statement, sql: &str) -> Option<(usize, usize)> {
     locate(sql, statement.span())

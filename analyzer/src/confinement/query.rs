@@ -52,7 +52,18 @@ impl Checker<'_> {
             tail.extend(subqueries(fetch));
         }
         let out = match q.body.as_ref() {
-            SetExpr::Select(s) => self.select(s, outer, ctx, &tail),
+            SetExpr::Select(s) => {
+                let mut out = self.select(s, outer, ctx, &tail);
+                // An aggregate in ORDER BY makes the query an aggregate: one row of none.
+                let mut calls = false;
+                if let Some(order_by) = &q.order_by {
+                    let _ = order_by.visit(&mut FunctionFinder(&mut calls));
+                }
+                if calls {
+                    out.correlated.clear();
+                }
+                out
+            }
             body => {
                 let out = self.set_expr(body, outer, ctx);
                 for sub in &tail {
@@ -83,7 +94,11 @@ impl Checker<'_> {
             .collect();
         let mut assumed =
             if base.is_empty() { Output::default() } else { renamed(intersect(base), columns, self.backend) };
+        // A probe answers under the assumption of its pass, and the assumption shrinks:
+        // no answer may outlive its pass.
+        let probes = std::mem::take(&mut self.probes);
         loop {
+            self.probes.clear();
             self.ctes.last_mut().unwrap().push(CteInfo { name: name.clone(), out: assumed.clone() });
             let kept = renamed(self.query(&cte.query, outer, ctx), columns, self.backend);
             self.ctes.last_mut().unwrap().pop();
@@ -99,6 +114,7 @@ impl Checker<'_> {
             assumed = next;
         }
         self.problems.truncate(before);
+        self.probes = probes;
         assumed
     }
 

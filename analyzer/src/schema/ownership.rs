@@ -90,6 +90,58 @@ impl Schema {
             .map_or(self.tenant_column.as_str(), |(_, c)| c.as_str())
     }
 
+    /// What the configuration says that the catalog contradicts: a global table, the
+    /// tenant table or a `[tables.X]` entry the migrations do not create, a per-table tenant
+    /// column the table does not have, a tenant table without a one-column primary key.
+    /// Empty without a catalog (nothing to check against).
+    ///
+    /// ```
+    /// use tenantry_analyzer::schema::{Catalog, Migration};
+    /// use tenantry_analyzer::{Backend, Schema};
+    /// let m = Migration { version: 1, path: "1_t.sql".into(), sql: "CREATE TABLE tenants (id INT PRIMARY KEY)".into() };
+    /// let catalog = Catalog::from_migrations(&[m], Backend::Sqlite).unwrap();
+    /// let schema = Schema { catalog: Some(catalog), shared: vec!["countries".into()], ..Schema::default() };
+    /// assert!(schema.configuration_errors(Backend::Sqlite)[0].contains("`countries`"));
+    /// ```
+    pub fn configuration_errors(&self, backend: Backend) -> Vec<String> {
+        let Some(catalog) = &self.catalog else { return Vec::new() };
+        let mut errors = Vec::new();
+        let known = |name: &str| catalog.table(backend, name.rsplit('.').next().unwrap_or(name));
+        let suggest = |name: &str| match crate::confinement::similar_name(name, catalog.tables.iter().map(|t| t.name.as_str())) {
+            Some(s) => format!(" (did you mean `{s}`?)"),
+            None => String::new(),
+        };
+        for g in &self.shared {
+            if known(g).is_none() {
+                errors.push(format!("global table `{g}` is not created by any migration{}", suggest(g)));
+            }
+        }
+        if let Some(t) = &self.tenant_table {
+            match known(t) {
+                None => errors.push(format!("tenant table `{t}` is not created by any migration{}", suggest(t))),
+                Some(table) if table.primary_key.len() != 1 => errors.push(format!(
+                    "tenant table `{t}` needs a primary key of one column (the tenant's id); it has {}",
+                    if table.primary_key.is_empty() { "none".to_string() } else { format!("({})", table.primary_key.join(", ")) }
+                )),
+                Some(_) => {}
+            }
+        }
+        for (t, column) in &self.tenant_columns {
+            match known(t) {
+                None => errors.push(format!("`[tables.{t}]`: table `{t}` is not created by any migration{}", suggest(t))),
+                Some(table) if table.column(backend, column).is_none() => errors.push(format!(
+                    "`[tables.{t}] tenant_column = \"{column}\"`: `{t}` has no column `{column}`{}",
+                    match crate::confinement::similar_name(column, table.columns.iter().map(|c| c.name.as_str())) {
+                        Some(s) => format!(" (did you mean `{s}`?)"),
+                        None => String::new(),
+                    }
+                )),
+                Some(_) => {}
+            }
+        }
+        errors
+    }
+
     fn derive(&self, backend: Backend, catalog: &Catalog, table: &Table, visiting: &mut Vec<String>) -> Ownership {
         if self.is_global(backend, &table.name) {
             return Ownership::Global;
