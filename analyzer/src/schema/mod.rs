@@ -75,14 +75,20 @@ pub struct ForeignKey {
 impl Catalog {
     /// The tables named `name` (its last part compared as `backend` compares table names).
     pub fn table(&self, backend: crate::Backend, name: &str) -> Option<&Table> {
-        self.tables.iter().find(|t| crate::names::compare_values(backend, crate::names::Kind::Relation, &t.name, name) == crate::names::Match::Same)
+        self.tables.iter().find(|t| {
+            crate::names::compare_values(backend, crate::names::Kind::Relation, &t.name, name)
+                == crate::names::Match::Same
+        })
     }
 }
 
 impl Table {
     /// The column named `name`, compared as `backend` compares column names.
     pub fn column(&self, backend: crate::Backend, name: &str) -> Option<&Column> {
-        self.columns.iter().find(|c| crate::names::compare_values(backend, crate::names::Kind::Column, &c.name, name) == crate::names::Match::Same)
+        self.columns.iter().find(|c| {
+            crate::names::compare_values(backend, crate::names::Kind::Column, &c.name, name)
+                == crate::names::Match::Same
+        })
     }
 }
 
