@@ -15,9 +15,9 @@
 use std::path::{Path, PathBuf};
 
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTable, AlterTableOperation, ColumnDef, ColumnOption, CreateIndex, CreateTable, DataType,
-    Expr, Ident, IndexColumn, ObjectName, ObjectNamePart, ObjectType, RenameTableNameKind, SqliteTableOption,
-    Statement, TableConstraint,
+    AlterColumnOperation, AlterIndexOperation, AlterTable, AlterTableOperation, ColumnDef, ColumnOption, CreateIndex,
+    CreateTable, DataType, Expr, Ident, IndexColumn, ObjectName, ObjectNamePart, ObjectType, RenameTableNameKind,
+    SqliteTableOption, Statement, TableConstraint,
 };
 use sqlparser::dialect::Dialect;
 use sqlparser::keywords::Keyword;
@@ -303,35 +303,50 @@ impl Builder {
     fn apply_file(&mut self, sql: &str, dialect: &dyn Dialect) -> Result<()> {
         let statements = split(sql, dialect).map_err(|(line, m)| self.error(line, m))?;
         for tokens in statements {
-            self.line = significant(&tokens).next().map_or(0, |t| t.span.start.line);
-            let ddl = is_table_ddl(&tokens);
-            let parsed = Parser::new(dialect).with_tokens_with_locations(tokens).parse_statements();
-            match parsed {
-                Ok(statements) => {
-                    for s in &statements {
-                        self.apply(s)?;
-                    }
-                }
-                Err(_) if !ddl => {}
-                Err(e) => {
-                    let message = match &e {
-                        ParserError::ParserError(m) | ParserError::TokenizerError(m) => m.clone(),
-                        ParserError::RecursionLimitExceeded => "nested too deeply".to_string(),
-                    };
-                    let line = crate::parse_location(&message).map_or(self.line, |s| s.start.line);
-                    let message = message.split(" at Line: ").next().unwrap_or(&message).to_string();
-                    let db = crate::backend_title(self.backend);
-                    return Err(self.error(
-                        line,
-                        format!(
-                            "the table statement does not parse as {db} SQL: {message}; if {db} runs it, tenantry's SQL parser (sqlparser {}) may not know the construct: write it another way",
-                            crate::SQLPARSER
-                        ),
-                    ));
-                }
-            }
+            self.apply_tokens(tokens, dialect)?;
         }
         Ok(())
+    }
+
+    /// Parses and applies one statement.
+    fn apply_tokens(&mut self, tokens: Vec<TokenWithSpan>, dialect: &dyn Dialect) -> Result<()> {
+        self.line = significant(&tokens).next().map_or(0, |t| t.span.start.line);
+        let ddl = is_table_ddl(&tokens);
+        let parsed = Parser::new(dialect).with_tokens_with_locations(tokens.clone()).parse_statements();
+        match parsed {
+            Ok(statements) => {
+                for s in &statements {
+                    self.apply(s)?;
+                }
+                Ok(())
+            }
+            // A trigger or routine the parser does not read, whose body `split` may have
+            // misjudged: what follows its first `;` is read as statements of their own,
+            // so that a misjudged end does not hide the tables created after it.
+            Err(_) if !ddl => {
+                let mut pieces = tokens.split(|t| t.token == Token::SemiColon).skip(1);
+                pieces.try_for_each(|piece| match significant(piece).next() {
+                    Some(_) => self.apply_tokens(piece.to_vec(), dialect),
+                    None => Ok(()),
+                })
+            }
+            Err(e) => {
+                let message = match &e {
+                    ParserError::ParserError(m) | ParserError::TokenizerError(m) => m.clone(),
+                    ParserError::RecursionLimitExceeded => "nested too deeply".to_string(),
+                };
+                let line = crate::parse_location(&message).map_or(self.line, |s| s.start.line);
+                let message = message.split(" at Line: ").next().unwrap_or(&message).to_string();
+                let db = crate::backend_title(self.backend);
+                Err(self.error(
+                    line,
+                    format!(
+                        "the table statement does not parse as {db} SQL: {message}; if {db} runs it, tenantry's SQL parser (sqlparser {}) may not know the construct: write it another way",
+                        crate::SQLPARSER
+                    ),
+                ))
+            }
+        }
     }
 
     fn apply(&mut self, statement: &Statement) -> Result<()> {
@@ -339,6 +354,8 @@ impl Builder {
             Statement::CreateTable(ct) => self.create_table(ct),
             Statement::AlterTable(at) => self.alter_table(at),
             Statement::CreateIndex(ci) if ci.unique => self.create_unique_index(ci),
+            // Temporary tables are not kept.
+            Statement::Drop { object_type: ObjectType::Table, temporary: true, .. } => Ok(()),
             Statement::Drop { object_type: ObjectType::Table, if_exists, names, .. } => {
                 for name in names {
                     self.drop_table(name, *if_exists)?;
@@ -348,6 +365,16 @@ impl Builder {
             Statement::Drop { object_type: ObjectType::Index, names, table, .. } => {
                 for name in names {
                     self.drop_index(name, table.as_ref())?;
+                }
+                Ok(())
+            }
+            Statement::AlterIndex { name, operation: AlterIndexOperation::RenameIndex { index_name } } => {
+                let ((_, old, _), (_, new, _)) = (self.split_name(name)?, self.split_name(index_name)?);
+                let backend = self.backend;
+                for k in self.entries.iter_mut().flat_map(|e| &mut e.table.unique_keys) {
+                    if k.name.as_deref().is_some_and(|n| same(backend, n, &old)) {
+                        k.name = Some(new.clone());
+                    }
                 }
                 Ok(())
             }
@@ -428,6 +455,21 @@ impl Builder {
         }
         let (schema, name, ident) = self.split_name(&ct.name)?;
         let line = ident.span.start.line;
+        if let Some(existing) = self.find(schema.as_deref(), &name) {
+            if ct.if_not_exists {
+                return Ok(());
+            }
+            if !ct.or_replace {
+                return Err(self.error(
+                    line,
+                    format!(
+                        "table `{name}` already exists (created by {}); drop it first, or write `CREATE TABLE IF NOT EXISTS`",
+                        self.entries[existing].table.origin
+                    ),
+                ));
+            }
+            self.remove_table(existing);
+        }
         if ct.query.is_some() {
             return Err(self.error(line, format!(
                 "`CREATE TABLE {} AS SELECT ...`: tenantry cannot know the columns and keys of a table created from a query; create it with its columns (`CREATE TABLE ... (...)`), then `INSERT INTO ... SELECT ...`",
@@ -445,21 +487,6 @@ impl Builder {
                 "`CREATE TABLE {} (...) INHERITS (...)`: tenantry does not follow table inheritance; write the table's columns and keys",
                 ct.name
             )));
-        }
-        if let Some(existing) = self.find(schema.as_deref(), &name) {
-            if ct.if_not_exists {
-                return Ok(());
-            }
-            if !ct.or_replace {
-                return Err(self.error(
-                    line,
-                    format!(
-                        "table `{name}` already exists (created by {}); drop it first, or write `CREATE TABLE IF NOT EXISTS`",
-                        self.entries[existing].table.origin
-                    ),
-                ));
-            }
-            self.remove_table(existing);
         }
         let mut entry = match &ct.partition_of {
             // A partition has its parent's columns and keys.
@@ -532,10 +559,32 @@ impl Builder {
         if c.data_type == DataType::Integer(None) {
             entry.integer_columns.push(name.clone());
         }
+        self.serial(entry, &name, &c.data_type);
         for o in &c.options {
             self.column_option(entry, &name, o.name.as_ref(), &o.option, c.name.span.start.line)?;
         }
         Ok(())
+    }
+
+    /// PostgreSQL's `serial` types are NOT NULL; MySQL's `SERIAL` is `BIGINT UNSIGNED NOT
+    /// NULL AUTO_INCREMENT UNIQUE`.
+    fn serial(&self, entry: &mut Entry, column: &str, data_type: &DataType) {
+        let DataType::Custom(name, _) = data_type else { return };
+        let Some(ObjectNamePart::Identifier(ty)) = name.0.last() else { return };
+        let ty = ty.value.to_ascii_lowercase();
+        let cols = [column.to_string()];
+        match self.backend {
+            Backend::Postgres
+                if ["serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"].contains(&ty.as_str()) =>
+            {
+                self.mark_not_null(&mut entry.table, &cols);
+            }
+            Backend::MySql if ty == "serial" => {
+                self.mark_not_null(&mut entry.table, &cols);
+                self.add_unique(entry, cols.to_vec(), None, false);
+            }
+            _ => {}
+        }
     }
 
     /// Applies one option of column `column`'s definition.
@@ -550,6 +599,10 @@ impl Builder {
         let cols = vec![column.to_string()];
         match option {
             ColumnOption::NotNull => self.mark_not_null(&mut entry.table, &cols),
+            // PostgreSQL's identity columns are NOT NULL (a generated expression is not).
+            ColumnOption::Generated { generation_expr: None, .. } if self.backend == Backend::Postgres => {
+                self.mark_not_null(&mut entry.table, &cols)
+            }
             ColumnOption::Null => {
                 if let Some(c) = self.column_mut(&mut entry.table, column) {
                     c.not_null = false;
@@ -939,6 +992,7 @@ impl Builder {
         if *data_type == DataType::Integer(None) {
             entry.integer_columns.push(column.to_string());
         }
+        self.serial(entry, column, data_type);
         for o in options {
             self.column_option(entry, column, None, o, line)?;
         }
