@@ -71,7 +71,7 @@ impl Backend {
         Backend::ALL.into_iter().find(|b| b.name() == name)
     }
 
-    fn dialect(self) -> Box<dyn Dialect> {
+    pub(crate) fn dialect(self) -> Box<dyn Dialect> {
         match self {
             Backend::Sqlite => Box::new(SQLiteDialect {}),
             Backend::Postgres => Box::new(PostgreSqlDialect {}),
