@@ -216,7 +216,11 @@ impl Checker<'_> {
             self.query(sub, &chain, &format!(" in a subquery of ORDER BY/LIMIT{ctx}"));
         }
         self.unresolved_references(select, &level, outer, ctx);
-        let conditions: Vec<&Expr> = level.groups.iter().filter_map(|g| g.whole).collect();
+        let mut conditions: Vec<&Expr> = level.groups.iter().filter_map(|g| g.whole).collect();
+        conditions.extend(select.projection.iter().filter_map(|i| match i {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
+            _ => None,
+        }));
         let aliases: Vec<Ident> = select
             .projection
             .iter()

@@ -80,8 +80,8 @@ impl Checker<'_> {
         }
     }
 
-    /// Unqualified column references of WHERE and ON conditions (`exprs`, not their
-    /// subqueries) that no table in scope has: the database refuses them, and a misspelt
+    /// Unqualified column references of a select list, WHERE and ON conditions (`exprs`,
+    /// not their subqueries) that no table in scope has: the database refuses them, and a misspelt
     /// tenant column is better named than reported as a leak. Names the select list
     /// defines (`aliases`; SQLite lets WHERE use them) and whole-row references to a
     /// table (`WHERE t IS NOT NULL` in PostgreSQL) are not columns.

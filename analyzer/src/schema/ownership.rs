@@ -107,10 +107,11 @@ impl Schema {
         let Some(catalog) = &self.catalog else { return Vec::new() };
         let mut errors = Vec::new();
         let known = |name: &str| catalog.table(backend, name.rsplit('.').next().unwrap_or(name));
-        let suggest = |name: &str| match crate::confinement::similar_name(name, catalog.tables.iter().map(|t| t.name.as_str())) {
-            Some(s) => format!(" (did you mean `{s}`?)"),
-            None => String::new(),
-        };
+        let suggest =
+            |name: &str| match crate::confinement::similar_name(name, catalog.tables.iter().map(|t| t.name.as_str())) {
+                Some(s) => format!(" (did you mean `{s}`?)"),
+                None => String::new(),
+            };
         for g in &self.shared {
             if known(g).is_none() {
                 errors.push(format!("global table `{g}` is not created by any migration{}", suggest(g)));
@@ -121,14 +122,20 @@ impl Schema {
                 None => errors.push(format!("tenant table `{t}` is not created by any migration{}", suggest(t))),
                 Some(table) if table.primary_key.len() != 1 => errors.push(format!(
                     "tenant table `{t}` needs a primary key of one column (the tenant's id); it has {}",
-                    if table.primary_key.is_empty() { "none".to_string() } else { format!("({})", table.primary_key.join(", ")) }
+                    if table.primary_key.is_empty() {
+                        "none".to_string()
+                    } else {
+                        format!("({})", table.primary_key.join(", "))
+                    }
                 )),
                 Some(_) => {}
             }
         }
         for (t, column) in &self.tenant_columns {
             match known(t) {
-                None => errors.push(format!("`[tables.{t}]`: table `{t}` is not created by any migration{}", suggest(t))),
+                None => {
+                    errors.push(format!("`[tables.{t}]`: table `{t}` is not created by any migration{}", suggest(t)))
+                }
                 Some(table) if table.column(backend, column).is_none() => errors.push(format!(
                     "`[tables.{t}] tenant_column = \"{column}\"`: `{t}` has no column `{column}`{}",
                     match crate::confinement::similar_name(column, table.columns.iter().map(|c| c.name.as_str())) {

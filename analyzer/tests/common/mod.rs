@@ -32,8 +32,16 @@ pub fn schema() -> Schema {
     Schema::with_shared(["countries", "currencies"])
 }
 
-fn run(backend: Backend, sql: &str, mode: Mode) -> Result<Analysis, Vec<Violation>> {
-    analyze(sql, backend, &schema(), mode)
+/// The schema a verdict is given against, per backend (a catalog's names are stored as
+/// each dialect stores them).
+pub type SchemaFor<'a> = &'a dyn Fn(Backend) -> Schema;
+
+fn run(backend: Backend, sql: &str, mode: Mode, schema_for: SchemaFor<'_>) -> Result<Analysis, Vec<Violation>> {
+    analyze(sql, backend, &schema_for(backend), mode)
+}
+
+fn default_schema(_: Backend) -> Schema {
+    schema()
 }
 
 fn rendered(sql: &str, violations: &[Violation]) -> String {
@@ -44,22 +52,28 @@ fn rendered(sql: &str, violations: &[Violation]) -> String {
 /// of the first one.
 #[track_caller]
 pub fn safe(backends: &[Backend], sql: &str) -> Analysis {
-    checked(backends, sql, Mode::Scoped)
+    checked(backends, sql, Mode::Scoped, &default_schema)
+}
+
+/// [`safe`] against another schema.
+#[track_caller]
+pub fn safe_in(schema: SchemaFor<'_>, backends: &[Backend], sql: &str) -> Analysis {
+    checked(backends, sql, Mode::Scoped, schema)
 }
 
 /// Asserts that `sql` is accepted as an `#[unscoped]` method on every backend of `backends`.
 #[track_caller]
 pub fn safe_unscoped(backends: &[Backend], sql: &str) -> Analysis {
-    checked(backends, sql, Mode::Unscoped)
+    checked(backends, sql, Mode::Unscoped, &default_schema)
 }
 
 // Loops, not closures: a panic inside a closure would lose `#[track_caller]` and point
 // here instead of at the test.
 #[track_caller]
-fn checked(backends: &[Backend], sql: &str, mode: Mode) -> Analysis {
+fn checked(backends: &[Backend], sql: &str, mode: Mode, schema: SchemaFor<'_>) -> Analysis {
     let mut first = None;
     for &backend in backends {
-        match run(backend, sql, mode) {
+        match run(backend, sql, mode, schema) {
             Ok(a) => {
                 first.get_or_insert(a);
             }
@@ -77,20 +91,26 @@ fn checked(backends: &[Backend], sql: &str, mode: Mode) -> Analysis {
 /// reads with [`Refused::problem`] and [`Refused::fix`].
 #[track_caller]
 pub fn leak(backends: &[Backend], sql: &str) -> Refused {
-    refused(backends, sql, Mode::Scoped)
+    refused(backends, sql, Mode::Scoped, &default_schema)
+}
+
+/// [`leak`] against another schema.
+#[track_caller]
+pub fn leak_in(schema: SchemaFor<'_>, backends: &[Backend], sql: &str) -> Refused {
+    refused(backends, sql, Mode::Scoped, schema)
 }
 
 /// Asserts that `sql` is refused as an `#[unscoped]` method on every backend of `backends`.
 #[track_caller]
 pub fn leak_unscoped(backends: &[Backend], sql: &str) -> Refused {
-    refused(backends, sql, Mode::Unscoped)
+    refused(backends, sql, Mode::Unscoped, &default_schema)
 }
 
 #[track_caller]
-fn refused(backends: &[Backend], sql: &str, mode: Mode) -> Refused {
+fn refused(backends: &[Backend], sql: &str, mode: Mode, schema: SchemaFor<'_>) -> Refused {
     let mut per_backend = Vec::new();
     for &backend in backends {
-        match run(backend, sql, mode) {
+        match run(backend, sql, mode, schema) {
             Err(vs) => per_backend.push((backend, vs)),
             Ok(a) => panic!(
                 "expected {mode:?} statement to be refused on {}, but it was accepted ({:?}):\n\n    {sql}\n",
