@@ -65,7 +65,7 @@ impl Schema {
             None => Ownership::Tenant { column: self.tenant_column_of(backend, name).to_string() },
             Some(catalog) => match catalog.table(backend, name) {
                 None => Ownership::Unknown,
-                Some(table) => self.derive(backend, catalog, table, &mut Vec::new()),
+                Some(table) => self.derive(backend, catalog, table, &mut Vec::new(), &mut Vec::new()),
             },
         }
     }
@@ -149,7 +149,18 @@ impl Schema {
         errors
     }
 
-    fn derive(&self, backend: Backend, catalog: &Catalog, table: &Table, visiting: &mut Vec<String>) -> Ownership {
+    /// `visiting`: the tables whose ownership is being derived (a cycle of references
+    /// owns nothing by itself); `memo`: the parents already classified in this question,
+    /// each perhaps short of a path through a table being visited, which errs on the side
+    /// of refusing.
+    fn derive(
+        &self,
+        backend: Backend,
+        catalog: &Catalog,
+        table: &Table,
+        visiting: &mut Vec<String>,
+        memo: &mut Vec<(String, bool)>,
+    ) -> Ownership {
         if self.is_global(backend, &table.name) {
             return Ownership::Global;
         }
@@ -186,12 +197,24 @@ impl Schema {
             if !not_null || fk.columns.len() != fk.referenced.len() || !unique(backend, parent, &fk.referenced) {
                 continue;
             }
-            match self.derive(backend, catalog, parent, visiting) {
-                Ownership::Tenant { .. } | Ownership::Child { .. } => links.push(Link {
+            // Each parent is classified once per question: a schema whose tables all
+            // reference each other would otherwise be walked along every path.
+            let owned = match memo.iter().find(|(name, _)| same(backend, name, &parent.name)) {
+                Some((_, owned)) => *owned,
+                None => {
+                    let owned = matches!(
+                        self.derive(backend, catalog, parent, visiting, memo),
+                        Ownership::Tenant { .. } | Ownership::Child { .. }
+                    );
+                    memo.push((parent.name.clone(), owned));
+                    owned
+                }
+            };
+            if owned {
+                links.push(Link {
                     parent: parent.name.clone(),
                     columns: fk.columns.iter().cloned().zip(fk.referenced.iter().cloned()).collect(),
-                }),
-                _ => {}
+                });
             }
         }
         visiting.pop();
