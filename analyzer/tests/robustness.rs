@@ -6,17 +6,38 @@
 //! (`analyzer/fuzz`, run by `scripts/fuzz.sh`) that once panicked, named after its cause.
 //! The last test is a fast, deterministic stand-in for the fuzzer that runs in CI.
 
+use tenantry_analyzer::schema::{Catalog, Migration};
 use tenantry_analyzer::{Backend, Mode, Rule, Schema, Violation, analyze, placeholders, render, set_form};
 
-/// The tests' schema, and one with a camel-case tenant column and opted-in functions (as
-/// the fuzz target's first byte picks).
-fn schemas() -> [Schema; 2] {
+/// Migrations for the third schema: every kind of table the ownership rules know.
+const MIGRATIONS: &str = "
+    CREATE TABLE tenants (id INT PRIMARY KEY, name TEXT NOT NULL);
+    CREATE TABLE countries (code CHAR(2) PRIMARY KEY, name TEXT);
+    CREATE TABLE invoices (id INT PRIMARY KEY, tenant_id INT NOT NULL, customer_id INT, amount INT, number TEXT);
+    CREATE TABLE customers (id INT PRIMARY KEY, tenant_id INT NOT NULL, name TEXT);
+    CREATE TABLE payments (id INT PRIMARY KEY, invoice_id INT NOT NULL REFERENCES invoices (id), amount INT);
+    CREATE TABLE refunds (id INT PRIMARY KEY, payment_id INT NOT NULL REFERENCES payments (id));
+    CREATE TABLE settings (tenant INT NOT NULL REFERENCES tenants (id), name TEXT);
+    CREATE TABLE notes (id INT PRIMARY KEY, body TEXT);
+";
+
+/// The tests' schema, one with a camel-case tenant column and opted-in functions (as
+/// the fuzz target's first byte picks), and one read from migrations.
+fn schemas(backend: Backend) -> [Schema; 3] {
+    let migration = Migration { version: 1, path: "1_schema.sql".into(), sql: MIGRATIONS.to_string() };
+    let catalog = Catalog::from_migrations(&[migration], backend).expect("the migrations apply");
     [
         Schema::with_shared(["countries", "currencies"]),
         Schema {
             tenant_column: "tenantId".to_string(),
             shared: vec!["countries".to_string()],
             allowed_functions: vec!["my_fn".to_string(), "app.audit".to_string()],
+            ..Schema::default()
+        },
+        Schema {
+            tenant_table: Some("tenants".into()),
+            shared: vec!["countries".into()],
+            catalog: Some(catalog),
             ..Schema::default()
         },
     ]
@@ -57,8 +78,8 @@ fn run(sql: &str, backend: Backend, mode: Mode, schema: &Schema) {
 /// [`run`] on every backend, mode and schema.
 #[track_caller]
 fn survives(sql: &str) {
-    for schema in &schemas() {
-        for backend in Backend::ALL {
+    for backend in Backend::ALL {
+        for schema in &schemas(backend) {
             for mode in MODES {
                 run(sql, backend, mode, schema);
             }
@@ -126,6 +147,9 @@ const TOKENS: &[&str] = &[
     "'", "''", "'a'", "\"", "`", "[", "]", "E'", "\\", "\\'", "--", "-- ", "#", "/*", "*/", "/*!", "/*M!", "$$", "$q$",
     "$1", "?", "?1", "@a", "$a", "@@x", "||", "XOR", "BINARY ", "->>", "?|", "<=>", "1", "0x", "1e", "é", "ź", "ß",
     "日本", "🎉", "\u{200b}", "\u{feff}", "\u{a0}", " ", "  ", "\n", "\r\n", "\r", "\t", "\0", "\u{7}", "\u{7f}",
+    // The migrations' tables: children, the tenant table, an unclassified one.
+    "payments p", "refunds r", "invoice_id", "p.invoice_id = i.id", " IN (SELECT id FROM invoices WHERE tenant_id = :tenant)",
+    "INSERT INTO payments (invoice_id, amount) ", "tenants", "settings", "notes", " AS x(a, b)",
 ];
 
 fn random_statement(rng: &mut Rng) -> String {
@@ -140,14 +164,14 @@ fn random_statement(rng: &mut Rng) -> String {
 /// the fuzzer's check in miniature, deterministic and fast enough for every test run.
 #[test]
 fn random_statements_never_panic() {
-    let schemas = schemas();
+    let schemas = Backend::ALL.map(schemas);
     let mut rng = Rng(0x7e6a_47a7_5eed_0001);
     for _ in 0..20_000 {
         let sql = random_statement(&mut rng);
         let mode = MODES[rng.below(MODES.len())];
-        let schema = &schemas[rng.below(schemas.len())];
-        for backend in Backend::ALL {
-            run(&sql, backend, mode, schema);
+        let which = rng.below(schemas[0].len());
+        for (backend, schemas) in Backend::ALL.into_iter().zip(&schemas) {
+            run(&sql, backend, mode, &schemas[which]);
         }
     }
 }
@@ -189,7 +213,7 @@ fn found_by_fuzzing_nested_from_items_overflowed_the_stack() {
 /// Whether `sql` is refused for nesting too deeply on every backend.
 fn refused_as_too_deep(sql: &str) -> bool {
     Backend::ALL.into_iter().all(|backend| {
-        matches!(analyze(sql, backend, &schemas()[0], Mode::Scoped),
+        matches!(analyze(sql, backend, &schemas(Backend::Postgres)[0], Mode::Scoped),
             Err(vs) if vs.iter().any(|v| v.rule == Rule::Syntax && v.problem.contains("nests too deeply")))
     })
 }
@@ -237,12 +261,12 @@ fn a_long_chain_of_operators_is_refused_before_parsing() {
 #[test]
 fn long_but_shallow_statements_are_analysed() {
     let within = format!("SELECT id FROM invoices WHERE tenant_id = :tenant{}", " AND a = 1".repeat(120));
-    assert!(analyze(&within, Backend::Postgres, &schemas()[0], Mode::Scoped).is_ok());
+    assert!(analyze(&within, Backend::Postgres, &schemas(Backend::Postgres)[0], Mode::Scoped).is_ok());
     let list = (0..2_000).map(|i| format!("a + {i}")).collect::<Vec<_>>().join(", ");
     assert!(!refused_as_too_deep(&format!("SELECT {list} FROM invoices WHERE tenant_id = :tenant")));
     let rows = (0..1_000).map(|i| format!("(:tenant, {i} + 1)")).collect::<Vec<_>>().join(", ");
     let insert = format!("INSERT INTO invoices (tenant_id, id) VALUES {rows}");
-    assert!(analyze(&insert, Backend::Postgres, &schemas()[0], Mode::Scoped).is_ok());
+    assert!(analyze(&insert, Backend::Postgres, &schemas(Backend::Postgres)[0], Mode::Scoped).is_ok());
     for depth in [10, 23, 40, 200] {
         let nested = format!(
             "SELECT * FROM {}invoices{} WHERE tenant_id = :tenant",

@@ -3,29 +3,53 @@
 //! rewrite, rendering each violation against the statement) is panic-free too.
 //!
 //! The first byte picks the backend (`% 3`: SQLite, PostgreSQL, MySQL), the mode
-//! (`/ 3 % 2`: scoped, unscoped) and the schema (`/ 6 % 2`: the tests' schema, or one with a
-//! camel-case tenant column and an opted-in function); ASCII `0`..`5` are the first six
-//! combinations with the tests' schema. The rest is the statement, as UTF-8.
+//! (`/ 3 % 2`: scoped, unscoped) and the schema (`/ 6 % 3`: the tests' schema, one with a
+//! camel-case tenant column and an opted-in function, or one read from migrations with
+//! child tables, a tenant table and an unclassified table); ASCII `0`..`5` are the first
+//! six combinations with the tests' schema. The rest is the statement, as UTF-8.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use tenantry_analyzer::schema::{Catalog, Migration};
 use tenantry_analyzer::{Backend, Mode, Schema, analyze, placeholders, render, set_form};
+
+/// The migrations of the third schema (as in `tests/robustness.rs`).
+const MIGRATIONS: &str = "
+    CREATE TABLE tenants (id INT PRIMARY KEY, name TEXT NOT NULL);
+    CREATE TABLE countries (code CHAR(2) PRIMARY KEY, name TEXT);
+    CREATE TABLE invoices (id INT PRIMARY KEY, tenant_id INT NOT NULL, customer_id INT, amount INT, number TEXT);
+    CREATE TABLE customers (id INT PRIMARY KEY, tenant_id INT NOT NULL, name TEXT);
+    CREATE TABLE payments (id INT PRIMARY KEY, invoice_id INT NOT NULL REFERENCES invoices (id), amount INT);
+    CREATE TABLE refunds (id INT PRIMARY KEY, payment_id INT NOT NULL REFERENCES payments (id));
+    CREATE TABLE settings (tenant INT NOT NULL REFERENCES tenants (id), name TEXT);
+    CREATE TABLE notes (id INT PRIMARY KEY, body TEXT);
+";
+
+fn with_migrations(backend: Backend) -> Schema {
+    let migration = Migration { version: 1, path: "1_schema.sql".into(), sql: MIGRATIONS.to_string() };
+    Schema {
+        tenant_table: Some("tenants".into()),
+        shared: vec!["countries".into()],
+        catalog: Some(Catalog::from_migrations(&[migration], backend).expect("the migrations apply")),
+        ..Schema::default()
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else { return };
     let Ok(sql) = std::str::from_utf8(rest) else { return };
     let backend = Backend::ALL[usize::from(first % 3)];
     let mode = if first / 3 % 2 == 0 { Mode::Scoped } else { Mode::Unscoped };
-    let schema = if first / 6 % 2 == 0 {
-        Schema::with_shared(["countries", "currencies"])
-    } else {
-        Schema {
+    let schema = match first / 6 % 3 {
+        0 => Schema::with_shared(["countries", "currencies"]),
+        1 => Schema {
             tenant_column: "tenantId".to_string(),
             shared: vec!["countries".to_string()],
             allowed_functions: vec!["my_fn".to_string(), "app.audit".to_string()],
             ..Schema::default()
-        }
+        },
+        _ => with_migrations(backend),
     };
     match analyze(sql, backend, &schema, mode) {
         Ok(analysis) => {
