@@ -14,9 +14,11 @@
 //! that the usual mistakes meet such rows (overlapping ids, the tenant's name in other
 //! columns of other tenants' rows).
 
+pub mod children;
 pub mod corpus;
 pub mod generator;
 pub mod judge;
+pub mod ownership;
 
 use std::collections::BTreeMap;
 use std::fmt;
