@@ -221,12 +221,12 @@ fn a_child_is_updated_and_deleted_through_its_parent() {
 #[test]
 fn re_parenting_a_child_takes_the_new_parent_from_the_tenant() {
     let confined = "WHERE id = :id AND page_id IN (SELECT id FROM pages WHERE tenant_id = :tenant)";
+    // A literal, so that the soundness oracle (`tests/src/oracle`) judges it.
     safe_in(
         &app,
         ALL,
-        &format!(
-            "UPDATE comments SET page_id = (SELECT id FROM pages WHERE tenant_id = :tenant AND id = :page) {confined}"
-        ),
+        "UPDATE comments SET page_id = (SELECT id FROM pages WHERE tenant_id = :tenant AND id = :page) \
+         WHERE id = :id AND page_id IN (SELECT id FROM pages WHERE tenant_id = :tenant)",
     );
     leak_in(&app, ALL, &format!("UPDATE comments SET page_id = :page {confined}"))
         .rule(Rule::TenantColumnWrite)
@@ -236,11 +236,18 @@ fn re_parenting_a_child_takes_the_new_parent_from_the_tenant() {
 #[test]
 fn a_child_upsert_conflicts_on_its_owning_key_or_guards_by_it() {
     let row = "INSERT INTO comments (id, page_id, body) VALUES (:id, (SELECT id FROM pages WHERE tenant_id = :tenant AND id = :page), :body)";
-    safe_in(&app, PG_SQLITE, &format!("{row} ON CONFLICT (page_id, id) DO UPDATE SET body = excluded.body"));
+    // Literals, so that the soundness oracle (`tests/src/oracle`) judges them.
     safe_in(
         &app,
         PG_SQLITE,
-        &format!("{row} ON CONFLICT (id) DO UPDATE SET body = excluded.body WHERE comments.page_id = excluded.page_id"),
+        "INSERT INTO comments (id, page_id, body) VALUES (:id, (SELECT id FROM pages WHERE tenant_id = :tenant AND id = :page), :body) \
+         ON CONFLICT (page_id, id) DO UPDATE SET body = excluded.body",
+    );
+    safe_in(
+        &app,
+        PG_SQLITE,
+        "INSERT INTO comments (id, page_id, body) VALUES (:id, (SELECT id FROM pages WHERE tenant_id = :tenant AND id = :page), :body) \
+         ON CONFLICT (id) DO UPDATE SET body = excluded.body WHERE comments.page_id = excluded.page_id",
     );
     leak_in(&app, PG_SQLITE, &format!("{row} ON CONFLICT (id) DO UPDATE SET body = excluded.body"))
         .rule(Rule::Upsert)

@@ -8,8 +8,13 @@
 //! a closure that passes its parameter to `safe` (`let one = |sql| ... safe(ALL, sql) ...`).
 //! A call whose SQL is none of these is counted as unresolved, so that a new way of
 //! writing tests shows up in the summary instead of silently shrinking the corpus.
+//!
+//! Statements asserted confined in a schema of their own, `safe_in(&app, BACKENDS, ...)`,
+//! are kept apart by the schema's name ([`Corpus::in_schema`]): they run on the fixture
+//! that models that schema. Their SQL is resolved the same way; one that is not (a
+//! statement a test computes, `&fixed`) is counted in [`Corpus::unresolved_in`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use syn::visit::{self, Visit};
@@ -33,6 +38,10 @@ pub struct Statement {
 pub struct Corpus {
     pub statements: Vec<Statement>,
     pub unresolved: Vec<String>,
+    /// `safe_in(&name, ...)` statements for PostgreSQL, by the schema function's name.
+    pub in_schema: BTreeMap<String, Vec<Statement>>,
+    /// `safe_in` calls for PostgreSQL whose SQL is not a literal: `(schema, origin)`.
+    pub unresolved_in: Vec<(String, String)>,
 }
 
 /// The analyser's test directory, next to this crate.
@@ -55,9 +64,18 @@ pub fn load(dir: &Path) -> Corpus {
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
-        let (statements, unresolved) = from_source(&file, &text);
-        corpus.statements.extend(statements);
-        corpus.unresolved.extend(unresolved);
+        let found = from_source_all(&file, &text);
+        corpus.statements.extend(found.statements);
+        corpus.unresolved.extend(found.unresolved);
+        for (schema, statements) in found.in_schema {
+            let list = corpus.in_schema.entry(schema).or_default();
+            for s in statements {
+                if !list.iter().any(|t| t.sql == s.sql) {
+                    list.push(s);
+                }
+            }
+        }
+        corpus.unresolved_in.extend(found.unresolved_in);
     }
     corpus
 }
@@ -67,10 +85,24 @@ pub fn load(dir: &Path) -> Corpus {
 /// # Panics
 /// When `text` is not Rust.
 pub fn from_source(file: &str, text: &str) -> (Vec<Statement>, Vec<String>) {
+    let corpus = from_source_all(file, text);
+    (corpus.statements, corpus.unresolved)
+}
+
+/// Everything one test file asserts confined: `safe(...)` and `safe_in(...)` statements.
+///
+/// # Panics
+/// When `text` is not Rust.
+pub fn from_source_all(file: &str, text: &str) -> Corpus {
     let ast = syn::parse_file(text).unwrap_or_else(|e| panic!("parsing {file}: {e}"));
     let mut finder = Finder { file, function: String::new(), ..Finder::default() };
     finder.visit_file(&ast);
-    (finder.statements, finder.unresolved)
+    Corpus {
+        statements: finder.statements,
+        unresolved: finder.unresolved,
+        in_schema: finder.in_schema,
+        unresolved_in: finder.unresolved_in,
+    }
 }
 
 #[derive(Default)]
@@ -84,6 +116,8 @@ struct Finder<'a> {
     closures: HashSet<String>,
     statements: Vec<Statement>,
     unresolved: Vec<String>,
+    in_schema: BTreeMap<String, Vec<Statement>>,
+    unresolved_in: Vec<(String, String)>,
 }
 
 impl Finder<'_> {
@@ -116,6 +150,15 @@ impl Finder<'_> {
 /// The callee of a call if it is a plain name (`safe`, `one`).
 fn callee(call: &ExprCall) -> Option<String> {
     match &*call.func {
+        Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
+        _ => None,
+    }
+}
+
+/// The schema function of `safe_in(&name, ...)`: `name`.
+fn schema_name(arg: &Expr) -> Option<String> {
+    match arg {
+        Expr::Reference(r) => schema_name(&r.expr),
         Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
         _ => None,
     }
@@ -204,6 +247,20 @@ impl<'ast> Visit<'ast> for Finder<'_> {
                     None => self.unresolved.push(self.origin()),
                 }
             }
+            Some(name) if name == "safe_in" && call.args.len() == 3 && includes_postgres(&call.args[1]) => {
+                if let Some(schema) = schema_name(&call.args[0]) {
+                    match self.resolve(&call.args[2]) {
+                        Some(sql) => {
+                            let origin = self.origin();
+                            let list = self.in_schema.entry(schema).or_default();
+                            if !list.iter().any(|s| s.sql == sql) {
+                                list.push(Statement { origin, sql });
+                            }
+                        }
+                        None => self.unresolved_in.push((schema, self.origin())),
+                    }
+                }
+            }
             Some(name) if self.closures.contains(&name) && call.args.len() == 1 => match self.resolve(&call.args[0]) {
                 Some(sql) => self.push(sql),
                 None => self.unresolved.push(self.origin()),
@@ -244,6 +301,27 @@ mod tests {
         assert_eq!(sql, ["SELECT 1", "SELECT 3", "SELECT \"4\"", "SELECT 9", "SELECT 7"]);
         assert_eq!(statements[4].origin, "t.rs::b");
         assert_eq!(unresolved, ["t.rs::b"]);
+    }
+
+    #[test]
+    fn finds_statements_of_other_schemas_by_name() {
+        let src = r##"
+            #[test]
+            fn c() {
+                safe_in(&app, ALL, "SELECT 1");
+                safe_in(&app, MYSQL, "SELECT 2");
+                let sql = "SELECT 3";
+                safe_in(&other, PG, sql);
+                safe_in(&app, PG_SQLITE, &format!("SELECT {}", 4));
+                safe(PG, "SELECT 5");
+            }
+        "##;
+        let corpus = from_source_all("t.rs", src);
+        let sql = |schema: &str| corpus.in_schema[schema].iter().map(|s| s.sql.clone()).collect::<Vec<_>>();
+        assert_eq!(sql("app"), ["SELECT 1"]);
+        assert_eq!(sql("other"), ["SELECT 3"]);
+        assert_eq!(corpus.unresolved_in, [("app".to_string(), "t.rs::c".to_string())]);
+        assert_eq!(corpus.statements.len(), 1);
     }
 
     #[test]

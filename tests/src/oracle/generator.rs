@@ -56,7 +56,7 @@ pub fn statement(seed: u64, index: u64) -> String {
 }
 
 /// SplitMix64's finaliser: a well-mixed 64-bit value of `x`.
-fn splitmix(x: u64) -> u64 {
+pub(crate) fn splitmix(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

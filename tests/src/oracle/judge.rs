@@ -23,6 +23,17 @@
 //! * failures: a failure in one run only (a `WITH CHECK` violation, say) or different
 //!   failures are differences; the same failure in both makes the statement *not
 //!   executable* (a column the fixture lacks), which tells nothing;
+//! * two exceptions, where RLS fails a statement that is confined, which says nothing
+//!   about confinement: an upsert whose conflicting row is another tenant's fails under
+//!   RLS whatever its `DO UPDATE ... WHERE` guard says (PostgreSQL checks the existing row
+//!   against the UPDATE policy even when the guard skips it); and a statement whose
+//!   data-modifying CTE inserts a parent row fails the WITH CHECK of a child row the main
+//!   statement inserts under it (the policy's subquery reads the statement's snapshot, in
+//!   which the CTE's row does not exist yet). When an `ON CONFLICT` statement or one with
+//!   a data-modifying CTE fails only with RLS, on a policy (42501), the judge instead
+//!   checks that the run without RLS left every row the tenant cannot see (other tenants'
+//!   rows) as it was, and added none. The rows such a statement returns are then not
+//!   compared: a leak through them alone goes unseen;
 //! * identity values: an `INSERT ... SELECT` draws them in the order its SELECT produces
 //!   rows, which is the plan's again. The generator orders such SELECTs; a hand-written
 //!   statement that does not may show a difference in ids alone.
@@ -82,7 +93,13 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Outcome {
     Failed(String),
-    Ran { rows: Vec<String>, affected: u64, tables: Snapshot },
+    Ran {
+        rows: Vec<String>,
+        affected: u64,
+        tables: Snapshot,
+        /// For an upsert without RLS: the rows RLS hides from the tenant afterwards.
+        hidden: Option<Snapshot>,
+    },
 }
 
 /// Every table's rows as text, per table, sorted.
@@ -100,6 +117,8 @@ pub struct Oracle {
     snapshot_sql: String,
     /// Resets every sequence to its start.
     reset_sql: String,
+    /// The rows of the fixture RLS hides from the tenant: other tenants' rows.
+    hidden: Snapshot,
 }
 
 impl Oracle {
@@ -110,6 +129,15 @@ impl Oracle {
     /// # Panics
     /// When the server is reachable but the fixture cannot be created.
     pub async fn open() -> Option<Oracle> {
+        Oracle::open_with(SCHEMA_SQL, Schema::with_shared(["countries", "currencies"])).await
+    }
+
+    /// Like [`Oracle::open`], on the fixture `fixture_sql`, which the analyser sees as
+    /// `schema`.
+    ///
+    /// # Panics
+    /// When the server is reachable but the fixture cannot be created.
+    pub async fn open_with(fixture_sql: &str, schema: Schema) -> Option<Oracle> {
         let url = std::env::var("TENANTRY_PG_URL").ok().filter(|u| !u.is_empty()).unwrap_or(DEFAULT_PG_URL.into());
         let options = PgConnectOptions::from_str(&url).unwrap_or_else(|e| panic!("bad TENANTRY_PG_URL `{url}`: {e}"));
         let mut admin = match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
@@ -138,7 +166,7 @@ impl Oracle {
         let mut conn = PgConnection::connect_with(&options.clone().database(&database))
             .await
             .unwrap_or_else(|e| panic!("connecting to {database}: {e}"));
-        run(&mut conn, SCHEMA_SQL).await.unwrap_or_else(|e| panic!("creating the oracle's fixture: {e}"));
+        run(&mut conn, fixture_sql).await.unwrap_or_else(|e| panic!("creating the oracle's fixture: {e}"));
         run(&mut conn, &format!("SET statement_timeout = '{STATEMENT_TIMEOUT}'")).await.expect("statement_timeout");
 
         let tables: Vec<String> = sqlx::query_scalar(
@@ -157,14 +185,18 @@ impl Oracle {
             "SELECT setval(c.oid, s.seqstart, false) FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid \
                          WHERE c.relnamespace = 'public'::regnamespace"
                 .to_string();
-        Some(Oracle {
-            conn,
-            admin,
-            database,
-            schema: Schema::with_shared(["countries", "currencies"]),
-            snapshot_sql,
-            reset_sql,
-        })
+        let mut oracle = Oracle { conn, admin, database, schema, snapshot_sql, reset_sql, hidden: Snapshot::new() };
+        let hidden = async {
+            run(&mut oracle.conn, "BEGIN").await?;
+            run(&mut oracle.conn, &format!("SELECT set_config('{TENANT_SETTING}', '{TENANT}', true)")).await?;
+            let hidden = oracle.hidden_rows().await;
+            run(&mut oracle.conn, "ROLLBACK").await?;
+            hidden
+        }
+        .await
+        .unwrap_or_else(|e| panic!("reading the rows the tenant cannot see: {e}"));
+        oracle.hidden = hidden;
+        Some(oracle)
     }
 
     /// Drops the oracle's database.
@@ -194,11 +226,23 @@ impl Oracle {
         }
         let runnable = substitute(sql, &analysis.placeholders.occurrences, values);
         match self.both_runs(&runnable).await {
-            Ok((plain, rls)) => compare(&plain, &rls),
+            Ok((plain, rls)) => compare(&plain, &rls, &self.hidden),
             Err(e) => {
                 // The judge's own statements failed: the connection is unusable.
                 panic!("the oracle's bookkeeping failed around `{runnable}`: {e}")
             }
+        }
+    }
+
+    /// Runs `sql` (no placeholders) with and without RLS without asking the analyser:
+    /// for tests of the judge and the fixtures themselves, which must see a known leak.
+    pub async fn judge_unanalysed(&mut self, sql: &str) -> Verdict {
+        if let Some(why) = nondeterministic(sql) {
+            return Verdict::Skipped(why);
+        }
+        match self.both_runs(sql).await {
+            Ok((plain, rls)) => compare(&plain, &rls, &self.hidden),
+            Err(e) => panic!("the oracle's bookkeeping failed around `{sql}`: {e}"),
         }
     }
 
@@ -262,8 +306,34 @@ impl Oracle {
             run(&mut self.conn, "RESET ROLE").await?;
         }
         let tables = self.snapshot().await?;
+        let hidden = if !rls && (is_upsert(sql) || has_dml_cte(sql)) {
+            Some(self.hidden_rows_given(&tables).await?)
+        } else {
+            None
+        };
         rows.sort();
-        Ok(Outcome::Ran { rows, affected, tables })
+        Ok(Outcome::Ran { rows, affected, tables, hidden })
+    }
+
+    /// Every table's rows that the tenant cannot see under RLS, now.
+    async fn hidden_rows(&mut self) -> Result<Snapshot, sqlx::Error> {
+        let all = self.snapshot().await?;
+        self.hidden_rows_given(&all).await
+    }
+
+    /// `all` (the superuser's snapshot, now) minus the rows visible to the RLS role.
+    async fn hidden_rows_given(&mut self, all: &Snapshot) -> Result<Snapshot, sqlx::Error> {
+        run(&mut self.conn, &format!("SET LOCAL ROLE {RLS_ROLE}")).await?;
+        let visible = self.snapshot().await;
+        run(&mut self.conn, "RESET ROLE").await?;
+        let visible = visible?;
+        let mut hidden = Snapshot::new();
+        for (table, rows) in all {
+            let seen = visible.get(table).map_or(&[][..], Vec::as_slice);
+            let (only_all, _) = multiset_difference(rows, seen);
+            hidden.insert(table.clone(), only_all.into_iter().cloned().collect());
+        }
+        Ok(hidden)
     }
 
     async fn snapshot(&mut self) -> Result<Snapshot, sqlx::Error> {
@@ -399,8 +469,44 @@ pub fn substitute(sql: &str, occurrences: &[Placeholder], values: &dyn Fn(&str) 
     out
 }
 
-fn compare(plain: &Outcome, rls: &Outcome) -> Verdict {
+/// Whether `sql` may be an upsert (lexically: it says `ON CONFLICT`).
+fn is_upsert(sql: &str) -> bool {
+    let upper = sql.to_ascii_uppercase();
+    let words: Vec<&str> =
+        upper.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+    words.windows(2).any(|w| w == ["ON", "CONFLICT"])
+}
+
+/// Whether `sql` may have a data-modifying CTE (lexically: `AS (INSERT`, `AS (UPDATE`,
+/// `AS (DELETE`, also `MATERIALIZED`).
+fn has_dml_cte(sql: &str) -> bool {
+    let upper = sql.to_ascii_uppercase().replace('(', " ( ");
+    let words: Vec<&str> = upper.split_whitespace().filter(|w| *w != "MATERIALIZED" && *w != "NOT").collect();
+    words.windows(3).any(|w| w[0] == "AS" && w[1] == "(" && ["INSERT", "UPDATE", "DELETE"].contains(&w[2]))
+}
+
+/// A row-level security policy's error: a WITH CHECK, or an upsert's check of the
+/// existing row.
+fn policy_failure(error: &str) -> bool {
+    error.contains("violates row-level security policy") && error.ends_with("(42501)")
+}
+
+/// `plain` and `rls` compared; `hidden` is what the tenant could not see before.
+fn compare(plain: &Outcome, rls: &Outcome, hidden: &Snapshot) -> Verdict {
     match (plain, rls) {
+        (Outcome::Ran { hidden: Some(after), .. }, Outcome::Failed(b)) if policy_failure(b) => {
+            let mut what = Vec::new();
+            for (table, before) in hidden {
+                let now = after.get(table).map_or(&[][..], Vec::as_slice);
+                if before.as_slice() != now {
+                    what.push(format!(
+                        "fails only with RLS ({b}), and without RLS changes rows the tenant cannot see in {table}:"
+                    ));
+                    what.extend(diff_lines("  ", before, now));
+                }
+            }
+            if what.is_empty() { Verdict::Same } else { Verdict::Differs(what) }
+        }
         (Outcome::Failed(a), Outcome::Failed(b)) if a == b => Verdict::NotExecutable(a.clone()),
         (Outcome::Failed(a), Outcome::Failed(b)) => {
             Verdict::Differs(vec![format!("fails differently: without RLS `{a}`, with RLS `{b}`")])
@@ -408,8 +514,8 @@ fn compare(plain: &Outcome, rls: &Outcome) -> Verdict {
         (Outcome::Ran { .. }, Outcome::Failed(b)) => Verdict::Differs(vec![format!("fails only with RLS: {b}")]),
         (Outcome::Failed(a), Outcome::Ran { .. }) => Verdict::Differs(vec![format!("fails only without RLS: {a}")]),
         (
-            Outcome::Ran { rows: rows_a, affected: affected_a, tables: tables_a },
-            Outcome::Ran { rows: rows_b, affected: affected_b, tables: tables_b },
+            Outcome::Ran { rows: rows_a, affected: affected_a, tables: tables_a, .. },
+            Outcome::Ran { rows: rows_b, affected: affected_b, tables: tables_b, .. },
         ) => {
             let mut what = Vec::new();
             if rows_a != rows_b {
@@ -495,6 +601,15 @@ mod tests {
             substitute(sql, &a.placeholders.occurrences, &values),
             "SELECT ':tenant' FROM t WHERE tenant_id = 'acme' AND note = 'it''s'::text AND id = '7'"
         );
+    }
+
+    #[test]
+    fn upserts_and_data_modifying_ctes_are_recognised() {
+        assert!(is_upsert("INSERT INTO t VALUES (1) on  conflict (id) DO NOTHING"));
+        assert!(!is_upsert("SELECT conflict FROM t"));
+        assert!(has_dml_cte("WITH i AS(INSERT INTO t VALUES (1) RETURNING id) SELECT * FROM i"));
+        assert!(has_dml_cte("WITH d AS NOT MATERIALIZED (DELETE FROM t) SELECT 1"));
+        assert!(!has_dml_cte("WITH m AS (SELECT 1) DELETE FROM t"));
     }
 
     #[test]

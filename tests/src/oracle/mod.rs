@@ -9,14 +9,22 @@
 //! seeded generator of adversarial statements ([`generator`]). `tests/tests/oracle.rs`
 //! runs both; `scripts/oracle-campaign.sh` runs the generator for longer.
 //!
+//! A second fixture models ownership learned from migrations ([`ownership`]): the tenant
+//! table, per-table tenant columns, child and grandchild tables confined through their
+//! parents, with RLS policies that follow the parent chain. The analyser reads its
+//! catalog from the fixture's own DDL. It judges the `safe_in(&app, ...)` statements of
+//! `analyzer/tests/ownership.rs` and a generator of child-table statements ([`children`]).
+//!
 //! The oracle only finds leaks that the fixture's data exposes: a statement that would
 //! read another tenant's row the fixture does not have passes. The fixture is built so
 //! that the usual mistakes meet such rows (overlapping ids, the tenant's name in other
 //! columns of other tenants' rows).
 
+pub mod children;
 pub mod corpus;
 pub mod generator;
 pub mod judge;
+pub mod ownership;
 
 use std::collections::BTreeMap;
 use std::fmt;
