@@ -31,6 +31,11 @@ pub fn expand(repo: &Repo) -> TokenStream {
             }
         }
     });
+    // Changing `tenantry.toml` or a migration recompiles the trait: rustc tracks included files.
+    let tracked = repo.options.tracked.iter().filter_map(|p| p.to_str()).map(|p| {
+        quote! { const _: &[u8] = ::core::include_bytes!(#p); }
+    });
+    let warnings = crate::warnings::warnings(ident, attrs, &repo.options.findings);
     let doc = format!(
         "The generated implementation of [`{ident}`]: every method takes a scope guard and binds the tenant from it.\n\nMake one with `{repo_ident}::new(&db)`."
     );
@@ -69,6 +74,9 @@ pub fn expand(repo: &Repo) -> TokenStream {
         }
 
         #(#impls)*
+
+        #(#tracked)*
+        #warnings
     }
 }
 

@@ -53,7 +53,7 @@ fn method(trait_name: &str, options: &crate::options::Options, m: &mut Method, e
     let mut problems: BTreeMap<String, Vec<Backend>> = BTreeMap::new();
     let mut analyses = Vec::new();
     for &backend in &options.backends {
-        match analyze(&sql, backend, &options.schema, mode) {
+        match analyze(&sql, backend, options.schema(backend), mode) {
             Ok(a) => analyses.push((backend, a)),
             Err(vs) => {
                 for v in vs {
