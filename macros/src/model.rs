@@ -30,6 +30,8 @@ pub struct Method {
     /// Per backend, the statement confined to a set of tenants; empty when the method
     /// does not accept a `ScopeSet` (it writes, or binds `:tenant` outside a predicate).
     pub set_sql: Vec<(tenantry_analyzer::Backend, tenantry_analyzer::Rewritten)>,
+    /// What the analyser warns of in its statement (confined, but likely wrong).
+    pub warnings: Vec<tenantry_analyzer::schema::Finding>,
     pub writes: bool,
     /// The statement returns at most one row on every backend, so `T` reads one row
     /// instead of checking for a second.
@@ -199,6 +201,7 @@ impl Method {
             shape: None,
             generated: Vec::new(),
             set_sql: Vec::new(),
+            warnings: Vec::new(),
             writes: false,
             at_most_one_row: false,
             ok: parsed,

@@ -213,6 +213,23 @@ impl Options {
         }
         let schemas: Vec<(Backend, Schema)> =
             catalogs.into_iter().map(|(backend, catalog)| (backend, Schema { catalog, ..base.clone() })).collect();
+        // The configuration names tables and columns the migrations must have.
+        let mut wrong: Vec<String> = Vec::new();
+        for (backend, schema) in &schemas {
+            for e in schema.configuration_errors(*backend) {
+                if !wrong.contains(&e) {
+                    wrong.push(e);
+                }
+            }
+        }
+        if !wrong.is_empty() {
+            let place = match config.path.as_deref() {
+                Some(p) => format!("`{}` or the trait's options", p.display()),
+                None => "the trait's options".to_string(),
+            };
+            let errors = wrong.into_iter().map(|e| error(Span::call_site(), format!("{e}; correct it in {place}")));
+            return Err(fail(combine(errors), tracked));
+        }
         for (backend, schema) in &schemas {
             for finding in schema::lint(schema, *backend) {
                 if !findings.contains(&finding) {

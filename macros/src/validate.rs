@@ -79,6 +79,18 @@ fn method(trait_name: &str, options: &crate::options::Options, m: &mut Method, e
 
     placeholders_match_arguments(&name, &sql, &lit, m, options.backends[0], errors);
 
+    for (_, a) in &analyses {
+        for w in &a.warnings {
+            let finding = tenantry_analyzer::schema::Finding {
+                table: format!("`{name}`"),
+                problem: w.problem.clone(),
+                fix: w.fix.clone(),
+            };
+            if !m.warnings.contains(&finding) {
+                m.warnings.push(finding);
+            }
+        }
+    }
     let (_, first) = &analyses[0];
     m.writes = analyses.iter().any(|(_, a)| a.writes);
     m.at_most_one_row = analyses.iter().all(|(_, a)| a.at_most_one_row);
