@@ -456,7 +456,11 @@ mod tests {
             "tenantry.toml",
             "migrations = \"db\"\ntenant_column = \"org_id\"\ntenant_table = \"orgs\"\nglobal = [\"countries\"]\n[tables.jobs]\ntenant_column = \"orgId\"\n",
         );
-        krate.file("db/.keep", "");
+        krate.file(
+            "db/1_schema.sql",
+            "CREATE TABLE orgs (id INT PRIMARY KEY); CREATE TABLE countries (code TEXT PRIMARY KEY);
+             CREATE TABLE currencies (code TEXT PRIMARY KEY); CREATE TABLE jobs (id INT PRIMARY KEY, \"orgId\" INT);",
+        );
         let o = krate.load(quote!(backends(postgres), shared(currencies), allow_functions(score))).ok().unwrap();
         let s = o.schema(Backend::Postgres);
         assert_eq!(s.tenant_column, "org_id");
@@ -464,9 +468,9 @@ mod tests {
         assert_eq!(s.tenant_table.as_deref(), Some("orgs"));
         assert_eq!(s.shared, vec!["countries".to_string(), "currencies".to_string()]);
         assert_eq!(s.allowed_functions, vec!["score".to_string()]);
-        // The folder exists: a catalog (empty until the reader lands).
-        assert!(s.catalog.is_some());
-        assert_eq!(o.tracked, vec![krate.0.join("tenantry.toml")]);
+        // The folder exists: a catalog of its tables, and every file is tracked.
+        assert_eq!(s.catalog.as_ref().map(|c| c.tables.len()), Some(4));
+        assert_eq!(o.tracked, vec![krate.0.join("tenantry.toml"), krate.0.join("db/1_schema.sql")]);
     }
 
     #[test]
