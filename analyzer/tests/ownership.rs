@@ -393,6 +393,14 @@ fn the_lint_names_designs_that_let_the_data_mix_tenants() {
         assert!(about("lines")[0].problem.contains("belongs to a tenant only through (invoice_id)"));
         assert!(about("payments").is_empty(), "the composite foreign key is the pattern: {findings:#?}");
         assert_eq!(findings.len(), 3, "{findings:#?}");
+        // Declared global, yet its rows name tenants.
+        let schema = Schema { shared: vec!["payments".into()], ..schema };
+        let findings = lint(&schema, backend);
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.table == "payments" && f.problem.contains("declared global but has the tenant column"))
+        );
     }
 }
 

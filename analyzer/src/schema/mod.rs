@@ -112,7 +112,8 @@ pub struct Finding {
 /// * a table owned through a parent, without a tenant column of its own: the same pattern
 ///   (its own tenant column and a composite foreign key) makes it tenant-owned;
 /// * a unique key of a tenant-owned table without the tenant column: one tenant's row
-///   blocks another's, and an upsert on it collides across tenants.
+///   blocks another's, and an upsert on it collides across tenants;
+/// * a table declared global that has the tenant column: every tenant reads all of it.
 ///
 /// ```
 /// use tenantry_analyzer::schema::{Catalog, Migration, lint};
@@ -134,6 +135,19 @@ pub fn lint(schema: &crate::Schema, backend: crate::Backend) -> Vec<Finding> {
     for table in &catalog.tables {
         if schema.is_tenant_table(backend, &table.name) {
             continue;
+        }
+        let tc = schema.tenant_column_of(backend, &table.name);
+        if schema.is_global(backend, &table.name)
+            && let Some(column) = table.column(backend, tc)
+        {
+            findings.push(Finding {
+                table: table.name.clone(),
+                problem: format!(
+                    "`{}` is declared global but has the tenant column `{}`: every tenant reads every tenant's rows of it",
+                    table.name, column.name
+                ),
+                fix: format!("drop `{}` from `global` if its rows belong to tenants", table.name),
+            });
         }
         match schema.ownership(backend, &table.name) {
             Ownership::Tenant { column } => {
