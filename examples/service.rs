@@ -1,5 +1,6 @@
 //! An axum invoice service: two tenants behind API keys, one suspended, every route
-//! confined to the caller's tenant. The routes and handlers are in `service_app.rs`.
+//! confined to the caller's tenant. The routes, handlers and repositories are in
+//! `service_app.rs`; the tables in `migrations/`, which it runs at start.
 //!
 //! ```sh
 //! cargo run --example service                 # embedded SQLite on 127.0.0.1:3000
@@ -9,6 +10,9 @@
 //! curl -H 'Authorization: Bearer globex-secret' 127.0.0.1:3000/invoices
 //! curl -H 'Authorization: Bearer acme-secret' -H 'Content-Type: application/json' \
 //!      -d '{"customer": "Marvin", "amount_cents": 4200}' 127.0.0.1:3000/invoices
+//! curl -H 'Authorization: Bearer acme-secret' 127.0.0.1:3000/tenant                 # the tenant's row
+//! curl -H 'Authorization: Bearer acme-secret' 127.0.0.1:3000/invoices/1/lines        # a child table
+//! curl -H 'Authorization: Bearer globex-secret' 127.0.0.1:3000/invoices/1/lines      # acme's: 404
 //! curl -H 'Authorization: Bearer forged' 127.0.0.1:3000/invoices          # 401
 //! curl -H 'Authorization: Bearer initech-secret' 127.0.0.1:3000/invoices  # 403, suspended
 //! ```

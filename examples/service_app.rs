@@ -11,6 +11,12 @@
 //! - **Transactions**: `POST`, `PATCH` and `DELETE` change an invoice and its history in
 //!   one [`ScopedTx`], which is itself the guard of every call in it.
 //! - Another tenant's invoice id is a 404, exactly like an id that does not exist.
+//! - **The schema** is `migrations/` (run by [`Service::open`]), the tables the macro
+//!   checks every statement against: `tenants` (the tenant table, `GET /tenant`),
+//!   `countries` (global), `invoices` and `invoice_history` (tenant column `tenant_id`)
+//!   and `invoice_lines`, a child table confined through its invoice
+//!   (`GET|POST /invoices/{id}/lines`). PostgreSQL runs `migrations/postgres/`, the
+//!   same tables with identity ids.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -39,9 +45,17 @@ pub const DEMO_API_KEYS: [(&str, &str); 3] =
 /// The tenant the demo starts with suspended.
 pub const SUSPENDED_TENANT: &str = "initech";
 
+/// The tenants' rows (tenant, name, country) seeded in the tenant table.
+pub const TENANTS: [(&str, &str, &str); 2] =
+    [("acme", "Acme Corporation", "US"), ("globex", "Globex Corporation", "FR")];
+
 /// The invoices seeded for each tenant on an empty database.
 pub const SEED: [(&str, &str, i64); 3] =
     [("acme", "Road Runner", 1_500), ("acme", "Wile E. Coyote", 990), ("globex", "Hank Scorpio", 25_000)];
+
+/// The lines (customer of the invoice, description, amount) seeded with those invoices.
+pub const SEED_LINES: [(&str, &str, i64); 2] =
+    [("Road Runner", "Rocket skates", 1_200), ("Road Runner", "Bird seed", 300)];
 
 /// Signs the job claims of the worker example. A real service reads it from a secret
 /// store; `TENANTRY_CLAIM_KEY` (at least 32 bytes) overrides this demo value.
@@ -60,6 +74,45 @@ pub struct Invoice {
     pub sent: bool,
 }
 
+/// One line of an invoice: a row of the child table `invoice_lines`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, Deserialize)]
+pub struct Line {
+    /// What was sold.
+    pub description: String,
+    /// For how much, in cents.
+    pub amount_cents: i64,
+}
+
+/// The caller's own row of the tenant table, with its country's name from the global
+/// `countries`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, Deserialize)]
+pub struct TenantProfile {
+    /// The tenant.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its country.
+    pub country: String,
+}
+
+// `#[allow(deprecated)]` on each repository: the macro's schema lint warns (through the
+// `deprecated` lint) that `invoice_lines` has no tenant column of its own; the example
+// shows a child table on purpose.
+
+/// The tenant table: its primary key is the tenant, so `id = :tenant` confines it.
+#[allow(deprecated)]
+#[tenant_repository(backends(sqlite, postgres))]
+pub trait Tenants {
+    #[sql(
+        "SELECT t.id, t.name, c.name AS country FROM tenants t JOIN countries c ON c.code = t.country WHERE t.id = :tenant"
+    )]
+    async fn profile(&self) -> Result<Option<TenantProfile>>;
+
+    #[sql("INSERT INTO tenants (id, name, country) VALUES (:tenant, :name, :country)")]
+    async fn register(&self, name: &str, country: &str) -> Result<()>;
+}
+
+#[allow(deprecated)]
 #[tenant_repository(backends(sqlite, postgres))]
 pub trait Invoices {
     #[sql("SELECT id, customer, amount_cents, sent FROM invoices WHERE tenant_id = :tenant ORDER BY id")]
@@ -93,6 +146,27 @@ pub trait Invoices {
     #[sql("DELETE FROM invoice_history WHERE tenant_id = :tenant AND invoice_id = :invoice")]
     async fn forget(&self, invoice: i64) -> Result<u64>;
 
+    /// The child table, through a join to the tenant's invoice.
+    #[sql(
+        "SELECT l.description, l.amount_cents FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
+          WHERE i.tenant_id = :tenant AND i.id = :invoice ORDER BY l.id"
+    )]
+    async fn lines(&self, invoice: i64) -> Result<Vec<Line>>;
+
+    /// The line's invoice key comes from the tenant's own invoice row: another tenant's
+    /// invoice id finds none, and the NOT NULL `invoice_id` refuses the row.
+    #[sql(
+        "INSERT INTO invoice_lines (invoice_id, description, amount_cents)
+           VALUES ((SELECT id FROM invoices WHERE tenant_id = :tenant AND id = :invoice), :description, :amount)"
+    )]
+    async fn add_line(&self, invoice: i64, description: &str, amount: i64) -> Result<()>;
+
+    #[sql(
+        "DELETE FROM invoice_lines
+          WHERE invoice_id IN (SELECT id FROM invoices WHERE tenant_id = :tenant AND id = :invoice)"
+    )]
+    async fn forget_lines(&self, invoice: i64) -> Result<u64>;
+
     /// For the worker: what the tenant's unsent invoices add up to.
     #[sql(
         "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM invoices
@@ -109,8 +183,9 @@ pub trait Invoices {
 /// trait bounds on one `impl` block; this trait instantiates them for SQLite and
 /// PostgreSQL, so that callers only write `DB: ServiceBackend`.
 pub trait ServiceBackend: Database {
-    /// Creates the tables if they do not exist.
-    fn create_schema(pool: &Pool<Self>) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Runs the migrations not yet applied (`migrations/`; `migrations/postgres/` on
+    /// PostgreSQL).
+    fn migrate(pool: &Pool<Self>) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
     /// Seeds the demo invoices if the tenants have none.
     fn seed(service: &Service<Self>) -> impl Future<Output = Result<()>> + Send;
@@ -120,10 +195,10 @@ pub trait ServiceBackend: Database {
 }
 
 macro_rules! service_backend {
-    ($db:ty, $schema:literal) => {
+    ($db:ty, $migrator:expr) => {
         impl ServiceBackend for $db {
-            async fn create_schema(pool: &Pool<Self>) -> Result<(), sqlx::Error> {
-                sqlx::raw_sql($schema).execute(pool).await.map(drop)
+            async fn migrate(pool: &Pool<Self>) -> Result<(), sqlx::Error> {
+                Ok($migrator.run(pool).await?)
             }
 
             fn seed(service: &Service<Self>) -> impl Future<Output = Result<()>> + Send {
@@ -137,43 +212,10 @@ macro_rules! service_backend {
     };
 }
 
-service_backend!(
-    Sqlite,
-    "CREATE TABLE IF NOT EXISTS invoices (
-        id INTEGER PRIMARY KEY,
-        tenant_id TEXT NOT NULL,
-        customer TEXT NOT NULL,
-        amount_cents BIGINT NOT NULL,
-        sent BOOLEAN NOT NULL DEFAULT FALSE
-    );
-    CREATE INDEX IF NOT EXISTS invoices_tenant ON invoices (tenant_id, id);
-    CREATE TABLE IF NOT EXISTS invoice_history (
-        id INTEGER PRIMARY KEY,
-        tenant_id TEXT NOT NULL,
-        invoice_id BIGINT NOT NULL,
-        what TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS invoice_history_tenant ON invoice_history (tenant_id, invoice_id);"
-);
-
-service_backend!(
-    Postgres,
-    "CREATE TABLE IF NOT EXISTS invoices (
-        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
-        tenant_id TEXT NOT NULL,
-        customer TEXT NOT NULL,
-        amount_cents BIGINT NOT NULL,
-        sent BOOLEAN NOT NULL DEFAULT FALSE
-    );
-    CREATE INDEX IF NOT EXISTS invoices_tenant ON invoices (tenant_id, id);
-    CREATE TABLE IF NOT EXISTS invoice_history (
-        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
-        tenant_id TEXT NOT NULL,
-        invoice_id BIGINT NOT NULL,
-        what TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS invoice_history_tenant ON invoice_history (tenant_id, invoice_id);"
-);
+// The macro checks statements against `migrations/`; PostgreSQL's copy differs only in
+// its identity ids (lib.rs tests that both build the same catalog).
+service_backend!(Sqlite, sqlx::migrate!("./migrations"));
+service_backend!(Postgres, sqlx::migrate!("./migrations/postgres"));
 
 /// An embedded, in-memory SQLite database. Each connection to `sqlite::memory:` is a
 /// database of its own, so the pool holds exactly one connection and never closes it.
@@ -190,6 +232,7 @@ pub async fn memory_sqlite() -> Result<Pool<Sqlite>, sqlx::Error> {
 /// repository and the API keys. Cheap to clone.
 pub struct Service<DB: Database> {
     db: Db<DB>,
+    tenants: TenantsRepo<DB>,
     invoices: InvoicesRepo<DB>,
     audit: Arc<MemorySink>,
     suspended: TenantSet,
@@ -200,6 +243,7 @@ impl<DB: Database> Clone for Service<DB> {
     fn clone(&self) -> Self {
         Service {
             db: self.db.clone(),
+            tenants: self.tenants.clone(),
             invoices: self.invoices.clone(),
             audit: self.audit.clone(),
             suspended: self.suspended.clone(),
@@ -210,7 +254,7 @@ impl<DB: Database> Clone for Service<DB> {
 
 impl<DB: ServiceBackend> Service<DB> {
     /// Wraps `pool` in a [`Db`] with the [`DenySuspended`] policy (`initech` suspended),
-    /// a [`MemorySink`] and a job-claim key; creates the schema and seeds the demo data.
+    /// a [`MemorySink`] and a job-claim key; runs the migrations and seeds the demo data.
     pub async fn open(pool: Pool<DB>) -> Result<Self> {
         let audit = Arc::new(MemorySink::default());
         let suspended = TenantSet::new([SUSPENDED_TENANT]);
@@ -220,12 +264,19 @@ impl<DB: ServiceBackend> Service<DB> {
             .audit(audit.clone())
             .claim_key(claim_key.into_bytes())
             .build();
-        DB::create_schema(db.pool()).await?;
+        DB::migrate(db.pool()).await?;
         let keys = DEMO_API_KEYS
             .iter()
             .map(|&(key, tenant)| Ok((key.to_string(), TenantId::parse(tenant)?)))
             .collect::<Result<HashMap<_, _>>>()?;
-        let service = Service { invoices: InvoicesRepo::new(&db), db, audit, suspended, keys: Arc::new(keys) };
+        let service = Service {
+            tenants: TenantsRepo::new(&db),
+            invoices: InvoicesRepo::new(&db),
+            db,
+            audit,
+            suspended,
+            keys: Arc::new(keys),
+        };
         DB::seed(&service).await?;
         Ok(service)
     }
@@ -239,6 +290,11 @@ impl<DB: ServiceBackend> Service<DB> {
     /// The database, with the service's policy, audit sink and claim key.
     pub fn db(&self) -> &Db<DB> {
         &self.db
+    }
+
+    /// The tenant table's repository.
+    pub fn tenants(&self) -> &TenantsRepo<DB> {
+        &self.tenants
     }
 
     /// The invoice repository.
@@ -275,6 +331,16 @@ pub struct InvoicePatch {
     pub customer: Option<String>,
     /// A new amount.
     pub amount_cents: Option<i64>,
+}
+
+/// `POST /invoices/{id}/lines`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLine {
+    /// What was sold.
+    pub description: String,
+    /// For how much, in cents.
+    pub amount_cents: i64,
 }
 
 /// One audit event in `GET /audit`.
@@ -322,6 +388,10 @@ fn not_found() -> ApiError {
     ApiError::Web(WebError { status: StatusCode::NOT_FOUND, code: "not_found", message: "no such invoice".into() })
 }
 
+fn no_tenant_row() -> ApiError {
+    ApiError::Web(WebError { status: StatusCode::NOT_FOUND, code: "not_found", message: "no such tenant".into() })
+}
+
 fn invalid_body(why: impl Into<String>) -> ApiError {
     ApiError::Web(WebError { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_body", message: why.into() })
 }
@@ -363,12 +433,16 @@ fn path_rejection(r: PathRejection) -> WebError {
     WebError { status: StatusCode::BAD_REQUEST, code: "invalid_id", message: r.body_text() }
 }
 
-fn check_customer(customer: &str) -> Result<(), ApiError> {
-    match customer.trim().chars().count() {
-        0 => Err(invalid_body("`customer` is empty")),
-        201.. => Err(invalid_body("`customer` is longer than 200 characters")),
+fn check_text(field: &str, value: &str) -> Result<(), ApiError> {
+    match value.trim().chars().count() {
+        0 => Err(invalid_body(format!("`{field}` is empty"))),
+        201.. => Err(invalid_body(format!("`{field}` is longer than 200 characters"))),
         _ => Ok(()),
     }
+}
+
+fn check_customer(customer: &str) -> Result<(), ApiError> {
+    check_text("customer", customer)
 }
 
 fn check_amount(amount: i64) -> Result<(), ApiError> {
@@ -380,16 +454,23 @@ type ApiResult<T> = std::result::Result<T, ApiError>;
 impl<DB> Service<DB>
 where
     DB: ServiceBackend,
+    TenantsRepo<DB>: Tenants<Backend = DB>,
     InvoicesRepo<DB>: Invoices<Backend = DB>,
     Scope: ScopeGuard<DB>,
     ScopedTx<DB>: ScopeGuard<DB>,
 {
     async fn seed_demo(&self) -> Result<()> {
-        for tenant in ["acme", "globex"] {
+        for (tenant, name, country) in TENANTS {
             let scope = self.db.scope(TenantId::parse(tenant)?)?;
+            if self.tenants.profile(&scope).await?.is_none() {
+                self.tenants.register(&scope, name, country).await?;
+            }
             if self.invoices.list(&scope).await?.is_empty() {
                 for (_, customer, amount) in SEED.iter().filter(|(t, ..)| *t == tenant) {
-                    self.invoices.create(&scope, customer, *amount).await?;
+                    let id = self.invoices.create(&scope, customer, *amount).await?;
+                    for (_, description, amount) in SEED_LINES.iter().filter(|(c, ..)| c == customer) {
+                        self.invoices.add_line(&scope, id, description, *amount).await?;
+                    }
                 }
             }
         }
@@ -417,6 +498,8 @@ where
             .route("/invoices", get(Self::list).post(Self::create))
             .route("/invoices/{id}", get(Self::find).patch(Self::update).delete(Self::delete))
             .route("/invoices/{id}/history", get(Self::history))
+            .route("/invoices/{id}/lines", get(Self::lines).post(Self::add_line))
+            .route("/tenant", get(Self::tenant))
             .route("/audit", get(Self::audit_trail))
             // `route_layer`: only matched routes resolve a tenant, so an unknown path is
             // a plain 404 and `GET /` below needs no credentials.
@@ -492,6 +575,7 @@ where
 
     async fn delete(State(svc): State<Self>, scope: Scope, InvoiceId(id): InvoiceId) -> ApiResult<StatusCode> {
         let tx = svc.db.begin(&scope).await?;
+        svc.invoices.forget_lines(&tx, id).await?;
         svc.invoices.forget(&tx, id).await?;
         if svc.invoices.delete(&tx, id).await? == 0 {
             return Err(not_found());
@@ -505,6 +589,40 @@ where
             return Err(not_found());
         }
         Ok(Json(svc.invoices.history(&scope, id).await?))
+    }
+
+    async fn lines(State(svc): State<Self>, scope: Scope, InvoiceId(id): InvoiceId) -> ApiResult<Json<Vec<Line>>> {
+        if svc.invoices.find(&scope, id).await?.is_none() {
+            return Err(not_found());
+        }
+        Ok(Json(svc.invoices.lines(&scope, id).await?))
+    }
+
+    async fn add_line(
+        State(svc): State<Self>,
+        scope: Scope,
+        InvoiceId(id): InvoiceId,
+        JsonBody(new): JsonBody<NewLine>,
+    ) -> ApiResult<(StatusCode, Json<Vec<Line>>)> {
+        check_text("description", &new.description)?;
+        check_amount(new.amount_cents)?;
+        let tx = svc.db.begin(&scope).await?;
+        // Another tenant's invoice is a 404 here; were it not checked, the insert itself
+        // would fail (no invoice of this tenant, so a NULL `invoice_id`).
+        if svc.invoices.find(&tx, id).await?.is_none() {
+            return Err(not_found());
+        }
+        let description = new.description.trim();
+        svc.invoices.add_line(&tx, id, description, new.amount_cents).await?;
+        svc.invoices.note(&tx, id, &format!("line added: {description}, {} cents", new.amount_cents)).await?;
+        let lines = svc.invoices.lines(&tx, id).await?;
+        tx.commit().await?;
+        Ok((StatusCode::CREATED, Json(lines)))
+    }
+
+    /// The caller's own row of the tenant table.
+    async fn tenant(State(svc): State<Self>, scope: Scope) -> ApiResult<Json<TenantProfile>> {
+        svc.tenants.profile(&scope).await?.map(Json).ok_or_else(no_tenant_row)
     }
 
     /// The caller's own tenant's audit events, newest last (at most 100).

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tenantry::audit::AuditKind;
 use tenantry::{JobClaim, TenantId};
-use tenantry_examples::service_app::{Invoices, Service, memory_sqlite};
+use tenantry_examples::service_app::{Invoices, Service, Tenants, memory_sqlite};
 use tokio::sync::mpsc;
 
 /// What travels through the queue.
@@ -54,17 +54,21 @@ async fn work(service: Service<sqlx::Sqlite>, mut queue: mpsc::Receiver<String>)
         let outcome = async {
             match job.task {
                 Task::SendInvoices => {
-                    // Total and marking in one transaction for the redeemed tenant.
+                    // Total and marking in one transaction for the redeemed tenant, whose
+                    // own row of the tenant table names it.
                     let tx = service.db().begin(&scope).await?;
+                    let name = service.tenants().profile(&tx).await?.map_or_else(String::new, |t| t.name);
                     let total = service.invoices().unsent_total(&tx).await?;
                     let sent = service.invoices().mark_sent(&tx).await?;
                     tx.commit().await?;
-                    Ok::<_, tenantry::Error>((sent, total))
+                    Ok::<_, tenantry::Error>((name, sent, total))
                 }
             }
         };
         match outcome.await {
-            Ok((sent, total)) => println!("worker: {tenant}: sent {sent} invoice(s) totalling {total} cents"),
+            Ok((name, sent, total)) => {
+                println!("worker: {tenant} ({name}): sent {sent} invoice(s) totalling {total} cents")
+            }
             Err(e) => println!("worker: {tenant}: job failed: {e}"),
         }
     }
