@@ -173,6 +173,8 @@ pub struct Analysis {
     /// runs), or one without the tenant column whose guarded update skips the rows of
     /// other tenants it collides with.
     pub warnings: Vec<Violation>,
+    /// The tables the statement names (last part, as stored; CTE names too), once each.
+    pub tables: Vec<String>,
 }
 
 /// A `<tenant column> = :tenant` conjunct of a WHERE or JOIN ON.
@@ -442,6 +444,7 @@ fn analyze_tokens(
             placeholders,
             tenant_predicates,
             warnings,
+            tables: confinement::tables(statement, backend),
         })
     } else {
         Err(problems)

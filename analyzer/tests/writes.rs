@@ -797,7 +797,7 @@ fn insert_into_a_shared_table_is_refused() {
     leak(ALL, "INSERT INTO countries (code, name) VALUES (:code, :name)")
         .count(1)
         .problem(&["INSERT into shared table `countries`", "may read it but not change it"])
-        .fix(&["#[unscoped(reason", "drop the table from `shared(...)`"])
+        .fix(&["#[unscoped(reason", "stop declaring the table global"])
         .at("countries");
 }
 

@@ -35,8 +35,16 @@ pub fn expand(repo: &Repo) -> TokenStream {
     let tracked = repo.options.tracked.iter().filter_map(|p| p.to_str()).map(|p| {
         quote! { const _: &[u8] = ::core::include_bytes!(#p); }
     });
-    let findings: Vec<_> =
-        repo.options.findings.iter().chain(repo.methods.iter().flat_map(|m| &m.warnings)).cloned().collect();
+    // The schema lint speaks of tables: each trait hears of the ones its statements use.
+    let used = |table: &str| repo.methods.iter().flat_map(|m| &m.tables).any(|t| t.eq_ignore_ascii_case(table));
+    let findings: Vec<_> = repo
+        .options
+        .findings
+        .iter()
+        .chain(repo.options.lint.iter().filter(|f| used(&f.table)))
+        .chain(repo.methods.iter().flat_map(|m| &m.warnings))
+        .cloned()
+        .collect();
     let warnings = crate::warnings::warnings(ident, attrs, &findings);
     let doc = format!(
         "The generated implementation of [`{ident}`]: every method takes a scope guard and binds the tenant from it.\n\nMake one with `{repo_ident}::new(&db)`."

@@ -32,6 +32,8 @@ pub struct Method {
     pub set_sql: Vec<(tenantry_analyzer::Backend, tenantry_analyzer::Rewritten)>,
     /// What the analyser warns of in its statement (confined, but likely wrong).
     pub warnings: Vec<tenantry_analyzer::schema::Finding>,
+    /// The tables its statement names, in any backend's spelling.
+    pub tables: Vec<String>,
     pub writes: bool,
     /// The statement returns at most one row on every backend, so `T` reads one row
     /// instead of checking for a second.
@@ -202,6 +204,7 @@ impl Method {
             generated: Vec::new(),
             set_sql: Vec::new(),
             warnings: Vec::new(),
+            tables: Vec::new(),
             writes: false,
             at_most_one_row: false,
             ok: parsed,

@@ -65,8 +65,10 @@ pub struct Options {
     /// Files read (`tenantry.toml`, migrations): the expansion includes them, so that
     /// changing one recompiles the trait.
     pub tracked: Vec<PathBuf>,
-    /// Warnings about the configuration or the schema, shown on the trait.
+    /// Warnings about the configuration, shown on the trait.
     pub findings: Vec<Finding>,
+    /// The schema lint's findings, shown on a trait whose statements use their table.
+    pub lint: Vec<Finding>,
 }
 
 /// Where the macro runs: what paths are relative to.
@@ -115,7 +117,7 @@ impl Options {
     pub fn fallback(backends: Vec<Backend>) -> Self {
         let backends = if backends.is_empty() { vec![Backend::Sqlite] } else { backends };
         let schemas = backends.iter().map(|b| (*b, Schema::default())).collect();
-        Options { backends, schemas, tracked: Vec::new(), findings: Vec::new() }
+        Options { backends, schemas, tracked: Vec::new(), findings: Vec::new(), lint: Vec::new() }
     }
 
     /// The schema statements are checked against on `backend` (one of `backends`).
@@ -230,14 +232,15 @@ impl Options {
             let errors = wrong.into_iter().map(|e| error(Span::call_site(), format!("{e}; correct it in {place}")));
             return Err(fail(combine(errors), tracked));
         }
+        let mut lint: Vec<Finding> = Vec::new();
         for (backend, schema) in &schemas {
             for finding in schema::lint(schema, *backend) {
-                if !findings.contains(&finding) {
-                    findings.push(finding);
+                if !lint.contains(&finding) {
+                    lint.push(finding);
                 }
             }
         }
-        Ok(Options { backends: attr.backends, schemas, tracked, findings })
+        Ok(Options { backends: attr.backends, schemas, tracked, findings, lint })
     }
 }
 

@@ -80,6 +80,11 @@ fn method(trait_name: &str, options: &crate::options::Options, m: &mut Method, e
     placeholders_match_arguments(&name, &sql, &lit, m, options.backends[0], errors);
 
     for (_, a) in &analyses {
+        for t in &a.tables {
+            if !m.tables.contains(t) {
+                m.tables.push(t.clone());
+            }
+        }
         for w in &a.warnings {
             let finding = tenantry_analyzer::schema::Finding {
                 table: format!("`{name}`"),

@@ -632,7 +632,7 @@ impl Checker<'_> {
     pub(super) fn shared_write(&mut self, verb: &str, table: &str, ctx: &str, span: Option<(usize, usize)>) {
         self.problem(Rule::SharedWrite,
             format!("{verb} shared table `{table}`{ctx}: it belongs to every tenant, so a tenant-scoped method may read it but not change it"),
-            "move the write to an `#[unscoped(reason = \"...\")]` method, or drop the table from `shared(...)` if each row belongs to one tenant".to_string(),
+            "move the write to an `#[unscoped(reason = \"...\")]` method, or, if each row belongs to one tenant, stop declaring the table global (`global` in tenantry.toml, `shared(...)` on the trait)".to_string(),
             span,
         );
     }

@@ -66,6 +66,20 @@ pub(crate) fn similar_name<'a>(name: &str, candidates: impl Iterator<Item = &'a 
     similar(name, candidates)
 }
 
+/// The base tables a statement names (each name's last part, as stored), in order, once
+/// each: what the schema lint's findings on a repository are filtered by.
+pub(crate) fn tables(statement: &Statement, backend: Backend) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in net::relations(statement) {
+        if let Some(name) = last_ident(&r).map(|i| names::stored(backend, i))
+            && !out.contains(&name)
+        {
+            out.push(name);
+        }
+    }
+    out
+}
+
 /// Byte range of a statement in `sql`, for pointing at the second of stacked statements.
 pub(crate) fn span_of_statement(statement: &Statement, sql: &str) -> Option<(usize, usize)> {
     locate(sql, statement.span())

@@ -30,7 +30,7 @@ pub(super) fn is_catalog(backend: Backend, parts: &[Ident]) -> bool {
 }
 
 /// Every table reference of the statement, wherever it stands.
-fn relations(statement: &Statement) -> Vec<ObjectName> {
+pub(super) fn relations(statement: &Statement) -> Vec<ObjectName> {
     struct Relations(Vec<ObjectName>);
     impl Visitor for Relations {
         type Break = ();
