@@ -85,7 +85,13 @@ impl Context {
     pub fn current() -> Self {
         Context {
             manifest_dir: std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from),
-            source_file: proc_macro::Span::call_site().local_file(),
+            // Relative to rustc's working directory (the workspace root under cargo);
+            // made absolute, since `include_bytes!` of a relative path is taken
+            // relative to the source file instead.
+            source_file: proc_macro::Span::call_site().local_file().map(|file| match std::env::current_dir() {
+                Ok(cwd) if file.is_relative() => cwd.join(file),
+                _ => file,
+            }),
         }
     }
 }
