@@ -46,6 +46,8 @@ mod guard;
 pub mod policy;
 mod set;
 mod tenant;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tx;
 #[cfg(feature = "axum")]
 pub mod web;
