@@ -4,20 +4,6 @@
 //! statement "this job acts for tenant X", made only from a [`Scope`]; the worker turns
 //! it back into a `Scope` through [`Db::redeem`], which checks the signature and the
 //! expiry, re-runs the policy and audits the outcome.
-//!
-//! **A claim is a bearer token, valid until it expires.** Whoever holds it may redeem
-//! it, any number of times, until `expires_at`: tenantry keeps no record of redeemed
-//! claims (redeeming is a pure check, with no I/O). So
-//! - keep the `ttl` to what the queue needs (minutes, not days), and the payload as
-//!   private as the queue itself;
-//! - make the job idempotent, or deduplicate on the queue's own job id, if running it twice
-//!   matters: a redelivered message, a retried job or a copied payload all redeem;
-//! - to stop a tenant's outstanding claims at once, suspend it: every redeem re-runs the
-//!   policy, so `DenySuspended` refuses them (and so does rotating the claim key, for
-//!   every tenant).
-//!
-//! The signature has one spelling, 64 lowercase hex digits; any other (upper case
-//! included) is refused as [`ClaimRefusal::MalformedSignature`](crate::ClaimRefusal).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -35,6 +21,20 @@ pub const MIN_CLAIM_KEY_LEN: usize = 32;
 /// A signed, expiring token naming the tenant a background job acts for.
 ///
 /// Serialisable with serde, so it travels in any job payload.
+///
+/// **A claim is a bearer token, valid until it expires.** Whoever holds it may redeem
+/// it, any number of times, until `expires_at`: tenantry keeps no record of redeemed
+/// claims (redeeming is a pure check, with no I/O). So
+/// - keep the `ttl` to what the queue needs (minutes, not days), and the payload as
+///   private as the queue itself;
+/// - make the job idempotent, or deduplicate on the queue's own job id, if running it twice
+///   matters: a redelivered message, a retried job or a copied payload all redeem;
+/// - to stop a tenant's outstanding claims at once, suspend it: every redeem re-runs the
+///   policy, so `DenySuspended` refuses them (and so does rotating the claim key, for
+///   every tenant).
+///
+/// The signature has one spelling, 64 lowercase hex digits; any other (upper case
+/// included) is refused as [`ClaimRefusal::MalformedSignature`](crate::ClaimRefusal::MalformedSignature).
 ///
 /// ```
 /// # async fn demo() -> tenantry::Result<()> {
@@ -124,7 +124,7 @@ impl<DB: Database> Db<DB> {
     /// policy).
     ///
     /// A claim redeems as often as it is presented until it expires: it is a bearer
-    /// token (see the [module docs](self) for what to do about it).
+    /// token (see [`JobClaim`] for what to do about it).
     pub fn redeem<K: TenantKey>(&self, claim: &JobClaim) -> Result<Scope<K>> {
         // Until the signature verifies, the tenant in the claim is only what someone wrote:
         // the event is not attributed to it, the reason quotes it.

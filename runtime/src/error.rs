@@ -1,27 +1,4 @@
 //! The one error type of tenantry.
-//!
-//! Display shows this error's own message, never its source's: `Error::Query`'s sqlx
-//! error is reachable through [`std::error::Error::source`], so that anyhow, eyre and
-//! `tracing` print each cause of a chain once.
-//!
-//! ```
-//! use std::error::Error as _;
-//! # async fn demo() -> tenantry::Result<()> {
-//! # use tenantry::{tenant_repository, Db, TenantId};
-//! # #[tenant_repository(backends(sqlite))]
-//! # pub trait Notes {
-//! #     #[sql("SELECT body FROM notes WHERE tenant_id = :tenant")]
-//! #     async fn list(&self) -> tenantry::Result<Vec<String>>;
-//! # }
-//! let db: Db<sqlx::Sqlite> = Db::connect("sqlite::memory:").await?;
-//! let acme = db.scope(TenantId::parse("acme")?)?;
-//! let err = NotesRepo::new(&db).list(&acme).await.unwrap_err(); // no table `notes`
-//! assert!(err.is_query());
-//! assert_eq!(err.to_string(), "Notes::list for tenant `acme` failed");
-//! assert!(err.source().unwrap().to_string().contains("no such table"));
-//! # Ok(()) }
-//! # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
-//! ```
 
 use std::fmt;
 
@@ -34,8 +11,30 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// method and tenant it happened where that is known.
 ///
 /// Match on the variants, or ask with the predicates ([`Error::is_not_found`],
-/// [`Error::is_denied`], ...). Display never repeats the source's text (see the
-/// [module docs](self)).
+/// [`Error::is_denied`], ...).
+///
+/// Display shows this error's own message, never its source's: `Error::Query`'s sqlx
+/// error is reachable through [`std::error::Error::source`], so that anyhow, eyre and
+/// `tracing` print each cause of a chain once.
+///
+/// ```
+/// use std::error::Error as _;
+/// # async fn demo() -> tenantry::Result<()> {
+/// # use tenantry::{tenant_repository, Db, TenantId};
+/// # #[tenant_repository(backends(sqlite))]
+/// # pub trait Notes {
+/// #     #[sql("SELECT body FROM notes WHERE tenant_id = :tenant")]
+/// #     async fn list(&self) -> tenantry::Result<Vec<String>>;
+/// # }
+/// let db: Db<sqlx::Sqlite> = Db::connect("sqlite::memory:").await?;
+/// let acme = db.scope(TenantId::parse("acme")?)?;
+/// let err = NotesRepo::new(&db).list(&acme).await.unwrap_err(); // no table `notes`
+/// assert!(err.is_query());
+/// assert_eq!(err.to_string(), "Notes::list for tenant `acme` failed");
+/// assert!(err.source().unwrap().to_string().contains("no such table"));
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
