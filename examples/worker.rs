@@ -69,7 +69,11 @@ async fn work(service: Service<sqlx::Sqlite>, mut queue: mpsc::Receiver<String>)
             Ok((name, sent, total)) => {
                 println!("worker: {tenant} ({name}): sent {sent} invoice(s) totalling {total} cents")
             }
-            Err(e) => println!("worker: {tenant}: job failed: {e}"),
+            Err(e) => {
+                // tenantry::Error's Display is its own message; the database's is its source.
+                let cause = std::error::Error::source(&e).map(|c| format!(": {c}")).unwrap_or_default();
+                println!("worker: {tenant}: job failed: {e}{cause}");
+            }
         }
     }
 }

@@ -119,6 +119,29 @@ impl<DB: Database> Db<DB> {
         &self.pool
     }
 
+    /// Closes the pool: waits for the connections in use to come back and closes every
+    /// connection. Afterwards every repository call fails with [`Error::Query`] (sqlx's
+    /// `PoolClosed`) and [`Db::begin`] with [`Error::Database`]; guards can still be made,
+    /// since they need no connection. Clones of this `Db` share the pool, so they are
+    /// closed too.
+    ///
+    /// ```
+    /// # async fn demo() -> tenantry::Result<()> {
+    /// let db: tenantry::Db<sqlx::Sqlite> = tenantry::Db::connect("sqlite::memory:").await?;
+    /// db.close().await;
+    /// assert!(db.is_closed());
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Whether [`Db::close`] was called (on this `Db` or a clone).
+    pub fn is_closed(&self) -> bool {
+        self.pool.is_closed()
+    }
+
     /// How many audit events a sink failed to record (see [`crate::audit`]).
     pub fn audit_failures(&self) -> u64 {
         self.settings.audit_failures.load(Ordering::Relaxed)

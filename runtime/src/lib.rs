@@ -46,6 +46,8 @@ mod guard;
 pub mod policy;
 mod set;
 mod tenant;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tx;
 #[cfg(feature = "axum")]
 pub mod web;
@@ -57,7 +59,7 @@ pub mod __private;
 #[cfg(feature = "claims")]
 pub use claim::JobClaim;
 pub use db::{Db, DbBuilder};
-pub use error::{Error, Result};
+pub use error::{ClaimRefusal, Error, Result};
 pub use guard::{ReadGuard, Scope, ScopeGuard, Unscoped, UnscopedGuard};
 pub use set::ScopeSet;
 pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey};

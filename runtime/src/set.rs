@@ -37,7 +37,7 @@ struct Inner<K> {
 }
 
 impl<K: TenantKey> ScopeSet<K> {
-    fn new(tenants: Vec<K>) -> Self {
+    pub(crate) fn new(tenants: Vec<K>) -> Self {
         let keys: Vec<String> = tenants.iter().map(|t| t.key_str().into_owned()).collect();
         let json_items: Vec<String> =
             keys.iter()

@@ -12,10 +12,17 @@
 //! or be opted into by name ([`Strategy::trusted_header`], ...): trusting a bare header
 //! is never the silent default.
 //!
+//! A value that appears twice is never resolved to one of them: two `Host` headers (RFC
+//! 9112 says such a request gets a 400) are refused on every strategy, and two of the
+//! strategy's tenant header, or two `Authorization` headers for [`bearer`], are refused
+//! too — behind a proxy that appends its value to the client's, "the first" would be the
+//! client's.
+//!
 //! | failure | status | `code` |
 //! |---|---|---|
 //! | no tenant in the request | 400 | `tenant_missing` |
-//! | malformed tenant id | 400 | `invalid_tenant` |
+//! | two `Host` headers, or two of the tenant header (or of `Authorization`) | 400 | `duplicate_header` |
+//! | malformed tenant id, or a `Host` that is not ASCII | 400 | `invalid_tenant` |
 //! | missing or invalid credentials | 401 | `unauthenticated` |
 //! | caller not allowed for that tenant | 403 | `forbidden` |
 //! | tenant denied by policy (suspended, ...) | 403 | `tenant_denied` |
@@ -29,7 +36,7 @@ use std::task::{Context, Poll};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
@@ -68,6 +75,15 @@ impl WebError {
     /// 400 `invalid_tenant`.
     pub fn invalid_tenant(why: impl fmt::Display) -> Self {
         WebError { status: StatusCode::BAD_REQUEST, code: "invalid_tenant", message: why.to_string() }
+    }
+    /// 400 `duplicate_header`: the request carries header `name` more than once (or, for
+    /// `Host`, a list of hosts), so which one counts would be a guess.
+    pub fn duplicate_header(name: impl fmt::Display) -> Self {
+        WebError {
+            status: StatusCode::BAD_REQUEST,
+            code: "duplicate_header",
+            message: format!("the request has more than one `{name}` header"),
+        }
     }
     /// 401 `unauthenticated`: missing or invalid credentials.
     pub fn unauthenticated(why: impl fmt::Display) -> Self {
@@ -120,7 +136,14 @@ impl From<Error> for WebError {
             Error::NotFound { .. } => WebError::not_found(),
             Error::InvalidTenant(e) => WebError::invalid_tenant(e),
             other => {
-                tracing::error!(target: "tenantry::web", error = %other, "request failed");
+                // Display leaves the source out (see `tenantry::Error`): log the chain.
+                let mut chain = other.to_string();
+                let mut cause = std::error::Error::source(&other);
+                while let Some(c) = cause {
+                    chain.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                tracing::error!(target: "tenantry::web", error = %chain, "request failed");
                 WebError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
             }
         }
@@ -178,10 +201,35 @@ where
     A(f)
 }
 
-/// The bearer token of `Authorization: Bearer <token>`, or a 401.
+/// The value of header `name` if the request has it exactly once; a
+/// [`WebError::duplicate_header`] if it has it more than once.
+///
+/// ```
+/// use axum::http::HeaderMap;
+/// use tenantry::web::single_header;
+/// let mut headers = HeaderMap::new();
+/// assert_eq!(single_header(&headers, "x-tenant-id"), Ok(None));
+/// headers.append("x-tenant-id", "acme".parse().unwrap());
+/// assert_eq!(single_header(&headers, "x-tenant-id").unwrap().unwrap(), "acme");
+/// headers.append("x-tenant-id", "globex".parse().unwrap());
+/// assert_eq!(single_header(&headers, "x-tenant-id").unwrap_err().code, "duplicate_header");
+/// ```
+pub fn single_header<K: header::AsHeaderName + Copy + fmt::Display>(
+    headers: &HeaderMap,
+    name: K,
+) -> Result<Option<&HeaderValue>, WebError> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (Some(_), Some(_)) => Err(WebError::duplicate_header(name)),
+        (first, None) => Ok(first),
+        (None, Some(_)) => unreachable!("a second value without a first"),
+    }
+}
+
+/// The bearer token of `Authorization: Bearer <token>`, or a 401 (a 400
+/// `duplicate_header` for two `Authorization` headers).
 pub fn bearer(headers: &HeaderMap) -> Result<&str, WebError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
+    let value = single_header(headers, header::AUTHORIZATION.as_str())?
         .ok_or_else(|| WebError::unauthenticated("missing `Authorization: Bearer` credentials"))?;
     let value = value.to_str().map_err(|_| WebError::unauthenticated("malformed `Authorization` header"))?;
     match value.split_once(' ') {
@@ -247,8 +295,13 @@ impl Strategy {
 
     /// The tenant is claim `claim` of the bearer JWT, whose signature and expiry are
     /// verified with `key` and `validation`. The token is the proof; a hook may add checks.
+    ///
+    /// `nbf` (not before) is always validated when the token has one, whatever
+    /// `validation.validate_nbf` says (jsonwebtoken leaves it off by default): a token
+    /// that is not valid yet is no proof. `validation.leeway` applies to it as to `exp`.
     #[cfg(feature = "jwt")]
-    pub fn jwt(key: jsonwebtoken::DecodingKey, validation: jsonwebtoken::Validation, claim: &str) -> Self {
+    pub fn jwt(key: jsonwebtoken::DecodingKey, mut validation: jsonwebtoken::Validation, claim: &str) -> Self {
+        validation.validate_nbf = true;
         Strategy { kind: Kind::Jwt(Box::new(Jwt { key, validation, claim: claim.to_string() })), trusted: true }
     }
 
@@ -271,22 +324,30 @@ impl Strategy {
     }
 
     async fn extract(&self, parts: &Parts) -> Result<String, WebError> {
+        // Every strategy: a request with two Hosts is malformed (RFC 9112, section 3.2).
+        let host = single_header(&parts.headers, header::HOST.as_str())?;
         match &self.kind {
             Kind::Header(name) => {
-                let value =
-                    parts.headers.get(name).ok_or_else(|| WebError::tenant_missing(format!("no `{name}` header")))?;
+                let value = single_header(&parts.headers, name.as_str())?
+                    .ok_or_else(|| WebError::tenant_missing(format!("no `{name}` header")))?;
                 value
                     .to_str()
                     .map(str::to_string)
                     .map_err(|_| WebError::invalid_tenant(format!("`{name}` is not text")))
             }
             Kind::Subdomain(base) => {
-                let host = parts
-                    .headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .or_else(|| parts.uri.host())
-                    .ok_or_else(|| WebError::tenant_missing("no `Host` header"))?;
+                let host = match host {
+                    Some(value) => value.to_str().map_err(|_| {
+                        WebError::invalid_tenant(
+                            "the `Host` header is not ASCII text (an internationalised name is sent in its `xn--` form)",
+                        )
+                    })?,
+                    None => parts.uri.host().ok_or_else(|| WebError::tenant_missing("no `Host` header"))?,
+                };
+                // A proxy that folds two Hosts into one writes a list.
+                if host.contains(',') {
+                    return Err(WebError::duplicate_header(header::HOST));
+                }
                 let host = host
                     .rsplit_once(':')
                     .filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit()))

@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 
 use sqlx::Sqlite;
-use tenantry::{ReadGuard, Repository, Result, Scope, ScopeGuard, TenantId, tenant_repository};
+use tenantry::{Error, ReadGuard, Repository, Result, Scope, ScopeGuard, TenantId, tenant_repository, testing};
 
 #[tenant_repository(backends(sqlite))]
 pub trait Labels {
@@ -70,5 +70,41 @@ async fn the_fake_and_the_generated_repository_agree() -> Result<()> {
     let fake = two_tenants(&FakeLabels::default(), &acme, &globex).await?;
     assert_eq!(real, [vec!["archived", "billing", "urgent"], vec!["vip"]]);
     assert_eq!(fake, real);
+    Ok(())
+}
+
+/// `tenantry::testing` (feature `testing`) makes guards without a `Db`: a fake needs no
+/// pool at all.
+#[tokio::test]
+async fn a_fake_needs_no_pool() -> Result<()> {
+    let acme = testing::scope(TenantId::parse("acme")?);
+    let globex = testing::scope(TenantId::parse("globex")?);
+    let fake = FakeLabels::default();
+    let [acme_sees, globex_sees] = two_tenants(&fake, &acme, &globex).await?;
+    assert_eq!(acme_sees, ["archived", "billing", "urgent"]);
+    assert_eq!(globex_sees, ["vip"]);
+
+    let both = testing::scope_set([TenantId::parse("acme")?, TenantId::parse("globex")?, TenantId::parse("acme")?]);
+    assert_eq!(both.tenants().len(), 2);
+    assert_eq!(fake.list(&both).await?, ["archived", "billing", "urgent", "vip"]);
+    Ok(())
+}
+
+/// `Db::close` closes the pool: calls fail with the pool's error, a clone sees it closed.
+#[tokio::test]
+async fn a_closed_db_refuses_calls() -> Result<()> {
+    let db = tenantry_tests::sqlite().await;
+    sqlx::query("CREATE TABLE labels (tenant_id TEXT NOT NULL, label TEXT NOT NULL)").execute(db.pool()).await?;
+    let acme = db.scope(TenantId::parse("acme")?)?;
+    let labels = LabelsRepo::new(&db);
+    labels.add(&acme, "urgent").await?;
+    let clone = db.clone();
+    assert!(!clone.is_closed());
+
+    db.close().await;
+    assert!(db.is_closed() && clone.is_closed());
+    let err = labels.list(&acme).await.unwrap_err();
+    assert!(err.is_query() && matches!(err.as_sqlx(), Some(sqlx::Error::PoolClosed)), "{err:?}");
+    assert!(matches!(clone.begin(&acme).await, Err(Error::Database(sqlx::Error::PoolClosed))));
     Ok(())
 }

@@ -555,6 +555,71 @@ async fn subdomain_strategy_with_an_authorization_hook() {
     get_with(&server, "/invoices", &[("Host", "acme.tenants.test")]).await.assert_error(401, "unauthenticated");
 }
 
+/// Two values of the header a strategy reads are refused, never resolved to the first:
+/// behind a proxy that appends its own value, the first is the client's.
+#[tokio::test]
+async fn two_tenant_headers_are_a_400_not_the_first_one() {
+    let trusted = strategy_server(Strategy::trusted_header("x-tenant-id"), false, "/invoices").await;
+    for pair in [["acme", "globex"], ["globex", "globex"]] {
+        let reply = get_with(&trusted, "/invoices", &[("X-Tenant-Id", pair[0]), ("x-tenant-id", pair[1])]).await;
+        reply.assert_error(400, "duplicate_header");
+        assert!(reply.json()["error"].as_str().unwrap().contains("x-tenant-id"), "{reply:?}");
+    }
+    assert_eq!(names(&get_with(&trusted, "/invoices", &[("X-Tenant-Id", "globex")]).await), ["Hank Scorpio"]);
+
+    let hooked = strategy_server(Strategy::header("x-tenant-id"), true, "/invoices").await;
+    let acme_key = ("Authorization", "Bearer acme-secret");
+    get_with(&hooked, "/invoices", &[("X-Tenant-Id", "acme"), ("X-Tenant-Id", "globex"), acme_key])
+        .await
+        .assert_error(400, "duplicate_header");
+    // `bearer` refuses two credentials the same way.
+    let two_keys = [("X-Tenant-Id", "acme"), acme_key, ("Authorization", "Bearer globex-secret")];
+    get_with(&hooked, "/invoices", &two_keys).await.assert_error(400, "duplicate_header");
+    assert_eq!(
+        names(&get_with(&hooked, "/invoices", &[("X-Tenant-Id", "acme"), acme_key]).await),
+        ["Road Runner", "Wile E. Coyote"]
+    );
+}
+
+/// A request with two `Host` headers gets a 400 (RFC 9112, section 3.2) on every
+/// strategy, the trusted ones included; so does a `Host` that lists two hosts.
+#[tokio::test]
+async fn two_hosts_are_a_400_on_every_strategy() {
+    let two_hosts = [("Host", "acme.tenants.test"), ("Host", "globex.tenants.test")];
+    let acme_key = ("Authorization", "Bearer acme-secret");
+
+    let subdomain = strategy_server(Strategy::trusted_subdomain("tenants.test"), false, "/invoices").await;
+    get_with(&subdomain, "/invoices", &two_hosts).await.assert_error(400, "duplicate_header");
+    get_with(&subdomain, "/invoices", &[("Host", "acme.tenants.test, globex.tenants.test")])
+        .await
+        .assert_error(400, "duplicate_header");
+    assert_eq!(names(&get_with(&subdomain, "/invoices", &[("Host", "globex.tenants.test")]).await), ["Hank Scorpio"]);
+
+    let hooked = strategy_server(Strategy::subdomain("tenants.test"), true, "/invoices").await;
+    get_with(&hooked, "/invoices", &[two_hosts[0], two_hosts[1], acme_key]).await.assert_error(400, "duplicate_header");
+
+    let header = strategy_server(Strategy::trusted_header("x-tenant-id"), false, "/invoices").await;
+    get_with(&header, "/invoices", &[two_hosts[0], two_hosts[1], ("X-Tenant-Id", "acme")])
+        .await
+        .assert_error(400, "duplicate_header");
+
+    let path = strategy_server(Strategy::trusted_path_segment(1), false, "/t/{tenant}/invoices").await;
+    get_with(&path, "/t/acme/invoices", &two_hosts).await.assert_error(400, "duplicate_header");
+    assert_eq!(names(&get_with(&path, "/t/acme/invoices", &[]).await), ["Road Runner", "Wile E. Coyote"]);
+}
+
+/// A `Host` with bytes outside ASCII is named as such, not reported as missing.
+#[tokio::test]
+async fn a_host_that_is_not_ascii_says_so() {
+    let server = strategy_server(Strategy::trusted_subdomain("tenants.test"), false, "/invoices").await;
+    let reply = get_with(&server, "/invoices", &[("Host", "münchen.tenants.test")]).await;
+    reply.assert_error(400, "invalid_tenant");
+    let message = reply.json()["error"].as_str().unwrap().to_string();
+    assert!(message.contains("not ASCII") && !message.contains("no `Host`"), "{message}");
+    // The punycode form is ASCII, and a valid tenant id (with no invoices).
+    assert!(names(&get_with(&server, "/invoices", &[("Host", "xn--mnchen-3ya.tenants.test")]).await).is_empty());
+}
+
 #[tokio::test]
 async fn a_scope_without_the_tenant_layer_is_an_error_not_a_guess() {
     let service = Service::open(tenantry_tests::sqlite().await.pool().clone()).await.expect("the service opens");
@@ -612,5 +677,24 @@ mod jwt {
 
         with_token(&server, &valid_for("ac me")).await.assert_error(400, "invalid_tenant");
         with_token(&server, &valid_for("initech")).await.assert_error(403, "tenant_denied");
+    }
+
+    /// A token whose `nbf` (not before) is in the future is refused, even with a
+    /// `Validation` that turned the check off (jsonwebtoken's default is off).
+    #[tokio::test]
+    async fn a_token_not_valid_yet_is_refused() {
+        let mut lax = Validation::new(Algorithm::HS256);
+        lax.validate_nbf = false;
+        for validation in [Validation::new(Algorithm::HS256), lax] {
+            let strategy = Strategy::jwt(DecodingKey::from_secret(SECRET), validation, "tenant");
+            let server = strategy_server(strategy, false, "/invoices").await;
+            let now = get_current_timestamp();
+            let later = token(json!({"tenant": "acme", "nbf": now + 3600, "exp": now + 7200}), SECRET);
+            let reply = with_token(&server, &later).await;
+            reply.assert_error(401, "unauthenticated");
+            assert!(reply.body.contains("ImmatureSignature"), "{reply:?}");
+            let already = token(json!({"tenant": "acme", "nbf": now - 60, "exp": now + 600}), SECRET);
+            assert_eq!(names(&with_token(&server, &already).await), ["Road Runner", "Wile E. Coyote"]);
+        }
     }
 }
