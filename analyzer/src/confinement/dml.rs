@@ -264,7 +264,11 @@ impl Checker<'_> {
         let written = columns.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ");
         if !has_tenant {
             self.warnings.push(Violation::new(Rule::Upsert,
-                format!("the upsert into `{}` conflicts on ({written}), without `{guard}`: a row that collides with another tenant's is neither inserted nor updated", table.display),
+                if matches!(table.kind, SourceKind::Owned) {
+                    format!("the upsert into `{}` conflicts on ({written}), without `{guard}`: a row that collides with another tenant's row is neither inserted nor updated", table.display)
+                } else {
+                    format!("the upsert into `{}` conflicts on ({written}), without `{guard}`: a row that collides with a row under another parent (perhaps another tenant's) is neither inserted nor updated", table.display)
+                },
                 format!("conflict on `({guard}, {written})`, with a unique key on those columns"),
                 span,
             ));

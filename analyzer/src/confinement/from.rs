@@ -363,7 +363,7 @@ impl Checker<'_> {
         let table = names::quoted(self.backend, name, None);
         self.problem(Rule::Unclassified,
             format!("table `{display}`{ctx} belongs to no tenant tenantry can see: it has no tenant column `{tc}`, no NOT NULL foreign key to a tenant-owned table, and it is not declared global"),
-            format!("in a migration, add the tenant column (`ALTER TABLE {table} ADD COLUMN {tc} ... NOT NULL`) or a NOT NULL foreign key to the table that owns its rows; or, if every tenant may read all of it, declare it global in tenantry.toml: `global = [\"{name}\"]`"),
+            format!("in a migration, add the tenant column (`ALTER TABLE {table} ADD COLUMN {tc} ... NOT NULL`) or a NOT NULL foreign key to the table that owns its rows; or, if every tenant may read all of it, declare it global: `global = [\"{name}\"]` in tenantry.toml, or `global({name})` on the trait"),
             span,
         );
     }

@@ -143,8 +143,8 @@ pub fn lint(schema: &crate::Schema, backend: crate::Backend) -> Vec<Finding> {
             findings.push(Finding {
                 table: table.name.clone(),
                 problem: format!(
-                    "`{}` is declared global but has the tenant column `{}`: every tenant reads every tenant's rows of it",
-                    table.name, column.name
+                    "it is declared global but has the tenant column `{}`: every tenant reads every tenant's rows of it",
+                    column.name
                 ),
                 fix: format!("drop `{}` from `global` if its rows belong to tenants", table.name),
             });
@@ -163,8 +163,8 @@ pub fn lint(schema: &crate::Schema, backend: crate::Backend) -> Vec<Finding> {
                     findings.push(Finding {
                         table: table.name.clone(),
                         problem: format!(
-                            "`{}`'s foreign key ({cols}) → `{}` does not include the tenant column: a row of one tenant may reference another tenant's `{}` row",
-                            table.name, fk.table, fk.table
+                            "its foreign key ({cols}) → `{}` does not include the tenant column: a row of one tenant may reference another tenant's `{}` row",
+                            fk.table, fk.table
                         ),
                         fix: format!(
                             "reference the parent by tenant and key: `ALTER TABLE {} ADD FOREIGN KEY ({}, {cols}) REFERENCES {} ({}, {refs})` (with `UNIQUE ({}, {refs})` on `{}`), and drop the old foreign key",
@@ -179,10 +179,7 @@ pub fn lint(schema: &crate::Schema, backend: crate::Backend) -> Vec<Finding> {
                     let cols = key.columns.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ");
                     findings.push(Finding {
                         table: table.name.clone(),
-                        problem: format!(
-                            "unique key ({cols}) of tenant-owned `{}` does not include the tenant column: one tenant's row blocks another's, and an upsert on it collides across tenants",
-                            table.name
-                        ),
+                        problem: format!("its unique key ({cols}) does not include the tenant column: one tenant's row blocks another's, and an upsert on it collides across tenants"),
                         fix: format!("make it `UNIQUE ({}, {cols})`", q(&column)),
                     });
                 }
@@ -199,11 +196,11 @@ pub fn lint(schema: &crate::Schema, backend: crate::Backend) -> Vec<Finding> {
                 findings.push(Finding {
                     table: table.name.clone(),
                     problem: format!(
-                        "`{}` belongs to a tenant only through ({cols}) → `{}`: the data does not say whose its rows are, every statement must join the parent, and a distributed database cannot co-locate it",
-                        table.name, link.parent
+                        "it belongs to a tenant only through ({cols}) → `{}`: the data does not say whose its rows are, every statement must join the parent, and a distributed database cannot co-locate it",
+                        link.parent
                     ),
                     fix: format!(
-                        "give it the tenant column and reference the parent by tenant and key: `ALTER TABLE {table} ADD COLUMN {tc} ... NOT NULL`, then `FOREIGN KEY ({tc}, {cols}) REFERENCES {parent} ({parent_tc}, {refs})`",
+                        "give it the tenant column and reference the parent by tenant and key: `ALTER TABLE {table} ADD COLUMN {tc} ... NOT NULL`, then `FOREIGN KEY ({tc}, {cols}) REFERENCES {parent} ({parent_tc}, {refs})` (with `UNIQUE ({parent_tc}, {refs})` on `{parent}`)",
                         table = q(&table.name),
                         tc = q(tc),
                         parent = q(&link.parent),
