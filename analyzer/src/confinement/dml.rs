@@ -716,7 +716,7 @@ impl Checker<'_> {
                             (names::quoted(self.backend, parent, None), names::quoted(self.backend, key, None));
                         self.problem(
                             Rule::TenantColumnWrite,
-                            format!("UPDATE{ctx} sets `{written}`, the key through which its rows belong to a tenant, to a value that may be another tenant's `{parent_sql}`"),
+                            format!("UPDATE{ctx} sets `{written}`, the key through which its rows belong to a tenant, to a value that may name another tenant's `{parent_sql}` row"),
                             format!(
                                 "take the new value from the tenant's own row: `SET {} = (SELECT {key_sql} FROM {parent_sql} WHERE {condition} AND {key_sql} = {})`",
                                 a.target, a.value
