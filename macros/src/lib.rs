@@ -1,9 +1,9 @@
 //! Procedural macros of [tenantry](https://docs.rs/tenantry). Use them through the
 //! `tenantry` crate, which re-exports them with everything generated code needs.
 //!
-//! One pipeline, as in thiserror and sqlx: [`model`] parses the trait into plain data,
-//! [`validate`] checks every statement and signature (errors accumulate, each on its own
-//! span), [`expand`] writes the code. A method that fails validation still expands, to a
+//! One pipeline, as in thiserror and sqlx: `model` parses the trait into plain data,
+//! `validate` checks every statement and signature (errors accumulate, each on its own
+//! span), `expand` writes the code. A method that fails validation still expands, to a
 //! stub, so that the user sees the real error and no follow-on noise.
 
 mod config;

@@ -295,8 +295,6 @@ async fn test_pool<DB: Database>(options: Options<DB>) -> Db<DB> {
     Db::new(pool)
 }
 
-/// A minimal repository on SQLite, for tests about what surrounds a call (spans, audit)
-/// rather than about SQL.
 pub mod oracle;
 
 pub mod notes {

@@ -1,7 +1,7 @@
 //! Corpus 2: seeded random statements over the fixture, built to be confined and then,
 //! at random decision points, twisted in the ways real statements go wrong.
 //!
-//! Each statement is built from the fixture's model ([`TABLES`]) the way a careful
+//! Each statement is built from the fixture's model (`TABLES`) the way a careful
 //! author would write it: every tenant-owned table confined where it is read, by
 //! `= :tenant` or by equality with the tenant column of a table that is confined. At each
 //! place where that can go wrong the generator may, with the statement's *twist rate*,
