@@ -203,8 +203,8 @@ fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
         let ty = &row.ty;
         let decode = if row.scalar { quote!(rows_scalar) } else { quote!(rows_as) };
         let fetch = match guard(m) {
-            Guard::Unscoped => quote!(::tenantry::UnscopedGuard::fetch(unscoped, self.db.pool(), __query)),
-            _ => quote!(::tenantry::ReadGuard::fetch(scope, self.db.pool(), __query)),
+            Guard::Unscoped => quote!(::tenantry::UnscopedGuard::fetch(unscoped, &self.db, __query)),
+            _ => quote!(::tenantry::ReadGuard::fetch(scope, &self.db, __query)),
         };
         return quote! {
             #method
@@ -239,8 +239,8 @@ fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
         Shape::Unit | Shape::Stream(_) => quote!(|_| ::core::option::Option::None),
     };
     let connect = match guard(m) {
-        Guard::Unscoped => quote!(::tenantry::UnscopedGuard::connection(unscoped, self.db.pool())),
-        _ => quote!(::tenantry::ReadGuard::connection(scope, self.db.pool())),
+        Guard::Unscoped => quote!(::tenantry::UnscopedGuard::connection(unscoped, &self.db)),
+        _ => quote!(::tenantry::ReadGuard::connection(scope, &self.db)),
     };
     quote! {
         #method

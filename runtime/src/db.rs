@@ -119,6 +119,11 @@ impl<DB: Database> Db<DB> {
         &self.pool
     }
 
+    /// Whether `other` is this `Db` or a clone of it (one pool, one policy, one audit).
+    pub(crate) fn is_same(&self, other: &Db<DB>) -> bool {
+        Arc::ptr_eq(&self.settings, &other.settings)
+    }
+
     /// Closes the pool: waits for the connections in use to come back and closes every
     /// connection. Afterwards every repository call fails with [`Error::Query`] (sqlx's
     /// `PoolClosed`) and [`Db::begin`] with [`Error::Database`]; guards can still be made,

@@ -213,7 +213,33 @@ impl Error {
     pub fn is_database(&self) -> bool {
         matches!(self, Error::Database(_))
     }
+
+    /// Whether a method was called with a [`ScopedTx`](crate::ScopedTx) of another
+    /// [`Db`](crate::Db) than its repository's (see [`ForeignTransaction`]).
+    pub fn is_foreign_transaction(&self) -> bool {
+        match self {
+            Error::Query { source: sqlx::Error::Configuration(e), .. } => e.is::<ForeignTransaction>(),
+            _ => false,
+        }
+    }
 }
+
+/// A [`ScopedTx`](crate::ScopedTx) passed to a repository of another [`Db`](crate::Db)
+/// than the one that began it: refused before any SQL, since it would run on the first
+/// database's connection under the second one's policy and audit. It is the source of the
+/// [`Error::Query`] the call returns ([`Error::is_foreign_transaction`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForeignTransaction;
+
+impl std::fmt::Display for ForeignTransaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "the transaction was begun on another `Db` than this repository's: begin it with `db.begin(&scope)` on the repository's own `Db`",
+        )
+    }
+}
+
+impl std::error::Error for ForeignTransaction {}
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,7 @@ use futures_core::stream::BoxStream;
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool, Transaction};
 
-use crate::{ScopedTx, TenantId, TenantKey};
+use crate::{Db, ScopedTx, TenantId, TenantKey};
 
 pub(crate) mod sealed {
     pub trait Sealed {}
@@ -175,10 +175,10 @@ pub trait ReadGuard<DB: Database>: sealed::Sealed + Send + Sync {
     fn shown(&self) -> &(dyn fmt::Display + Sync);
 
     #[doc(hidden)]
-    fn connection<'c>(&'c self, pool: &'c Pool<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send;
+    fn connection<'c>(&'c self, db: &'c Db<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send;
 
     #[doc(hidden)]
-    fn fetch<'a>(&'a self, pool: &'a Pool<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
+    fn fetch<'a>(&'a self, db: &'a Db<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
     where
         for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
         DB::Arguments: sqlx::IntoArguments<DB>;
@@ -234,16 +234,16 @@ where
         &self.tenant
     }
 
-    fn connection<'c>(&'c self, pool: &'c Pool<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send {
-        pooled(pool)
+    fn connection<'c>(&'c self, db: &'c Db<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send {
+        pooled(db.pool())
     }
 
-    fn fetch<'a>(&'a self, pool: &'a Pool<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
+    fn fetch<'a>(&'a self, db: &'a Db<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
     where
         for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
         DB::Arguments: sqlx::IntoArguments<DB>,
     {
-        query.fetch(pool)
+        query.fetch(db.pool())
     }
 }
 
@@ -269,10 +269,10 @@ pub trait UnscopedGuard<DB: Database>: sealed::Sealed + Send + Sync {
     fn reason(&self) -> &str;
 
     #[doc(hidden)]
-    fn connection<'c>(&'c self, pool: &'c Pool<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send;
+    fn connection<'c>(&'c self, db: &'c Db<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send;
 
     #[doc(hidden)]
-    fn fetch<'a>(&'a self, pool: &'a Pool<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
+    fn fetch<'a>(&'a self, db: &'a Db<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
     where
         for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
         DB::Arguments: sqlx::IntoArguments<DB>;
@@ -286,16 +286,16 @@ impl<DB: Database> UnscopedGuard<DB> for Unscoped {
         &self.reason
     }
 
-    fn connection<'c>(&'c self, pool: &'c Pool<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send {
-        pooled(pool)
+    fn connection<'c>(&'c self, db: &'c Db<DB>) -> impl Future<Output = Result<Conn<'c, DB>, sqlx::Error>> + Send {
+        pooled(db.pool())
     }
 
-    fn fetch<'a>(&'a self, pool: &'a Pool<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
+    fn fetch<'a>(&'a self, db: &'a Db<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
     where
         for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
         DB::Arguments: sqlx::IntoArguments<DB>,
     {
-        query.fetch(pool)
+        query.fetch(db.pool())
     }
 }
 
@@ -327,7 +327,12 @@ where
         tenant
     }
 
-    async fn connection<'c>(&'c self, _pool: &'c Pool<DB>) -> Result<Conn<'c, DB>, sqlx::Error> {
+    async fn connection<'c>(&'c self, db: &'c Db<DB>) -> Result<Conn<'c, DB>, sqlx::Error> {
+        // A transaction belongs to its `Db`: on a repository of another, it would run on
+        // the first database's connection under the second one's policy and audit.
+        if !self.db.is_same(db) {
+            return Err(sqlx::Error::Configuration(Box::new(crate::ForeignTransaction)));
+        }
         match &self.tx {
             Some(tx) => Ok(Conn::Tx(tx.lock().await)),
             // `commit`/`rollback` consume the guard, so a finished transaction cannot
@@ -336,7 +341,7 @@ where
         }
     }
 
-    fn fetch<'a>(&'a self, pool: &'a Pool<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
+    fn fetch<'a>(&'a self, db: &'a Db<DB>, query: RawQuery<'a, DB>) -> RawRows<'a, DB>
     where
         for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
         DB::Arguments: sqlx::IntoArguments<DB>,
@@ -345,7 +350,7 @@ where
         // The rows borrow the locked connection; fetching them whole keeps the stream
         // free of a self-reference.
         let rows = async move {
-            let mut conn = ReadGuard::connection(self, pool).await?;
+            let mut conn = ReadGuard::connection(self, db).await?;
             query.fetch_all(&mut *conn).await
         };
         Box::pin(stream::once(rows).flat_map(|outcome| match outcome {

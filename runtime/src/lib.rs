@@ -59,7 +59,7 @@ pub mod __private;
 #[cfg(feature = "claims")]
 pub use claim::JobClaim;
 pub use db::{Db, DbBuilder};
-pub use error::{ClaimRefusal, Error, Result};
+pub use error::{ClaimRefusal, Error, ForeignTransaction, Result};
 pub use guard::{ReadGuard, Scope, ScopeGuard, Unscoped, UnscopedGuard};
 pub use set::ScopeSet;
 pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey};

@@ -8,7 +8,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use sqlx::{Database, Pool};
+use sqlx::Database;
 
 use crate::audit::AuditKind;
 use crate::guard::{Conn, RawQuery, RawRows, ReadGuard, Subject, Tenants, sealed};
@@ -138,14 +138,14 @@ macro_rules! set_guard {
 
             fn connection<'c>(
                 &'c self,
-                pool: &'c Pool<$db>,
+                db: &'c Db<$db>,
             ) -> impl Future<Output = std::result::Result<Conn<'c, $db>, sqlx::Error>> + Send {
-                let acquire = Box::pin(pool.acquire());
+                let acquire = Box::pin(db.pool().acquire());
                 async move { Ok(Conn::Pooled(acquire.await?)) }
             }
 
-            fn fetch<'a>(&'a self, pool: &'a Pool<$db>, query: RawQuery<'a, $db>) -> RawRows<'a, $db> {
-                query.fetch(pool)
+            fn fetch<'a>(&'a self, db: &'a Db<$db>, query: RawQuery<'a, $db>) -> RawRows<'a, $db> {
+                query.fetch(db.pool())
             }
         }
     };

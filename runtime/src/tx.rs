@@ -20,7 +20,7 @@ use crate::{Db, Result, TenantId, TenantKey};
 pub struct ScopedTx<DB: Database, K: TenantKey = TenantId> {
     tenant: K,
     pub(crate) tx: Option<Mutex<Transaction<'static, DB>>>,
-    db: Db<DB>,
+    pub(crate) db: Db<DB>,
 }
 
 impl<DB: Database, K: TenantKey> ScopedTx<DB, K> {

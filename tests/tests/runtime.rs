@@ -450,3 +450,39 @@ async fn uuid_keys_postgres() {
 async fn uuid_keys_mysql() {
     run::<MySql, _, _>(|db| uuid_keys(db, "BINARY(16)")).await
 }
+
+/// A transaction belongs to the `Db` that began it. On a repository of another `Db` it
+/// would run on the first database's connection under the second one's policy and audit:
+/// a read-only tenant of the first could write to it, unaudited. Such a call is refused
+/// before any SQL, with a typed error; the transaction itself stays usable.
+#[tokio::test]
+async fn a_transaction_of_another_db_is_refused() -> Result<()> {
+    let first = tenantry_tests::sqlite().await;
+    let second = tenantry_tests::sqlite().await;
+    schema(&first).await?;
+    schema(&second).await?;
+    let (on_first, on_second) = (LedgerRepo::new(&first), LedgerRepo::new(&second));
+
+    let tx = first.begin(&first.scope(tenant("acme"))?).await?;
+    let e = on_second.add(&tx, "Road Runner", 1).await.expect_err("another Db's transaction");
+    assert!(e.is_foreign_transaction(), "{e:?}");
+    let cause = std::error::Error::source(&e).map(|c| c.to_string()).unwrap_or_default();
+    assert!(cause.contains("another `Db`"), "{cause}");
+    // The transaction is untouched, and works on its own Db's repositories.
+    on_first.add(&tx, "Wile E.", 2).await?;
+    tx.commit().await?;
+    assert_eq!(on_first.total(&first.unscoped("test")?).await?, 1);
+    assert_eq!(on_second.total(&second.unscoped("test")?).await?, 0);
+
+    // One pool, two `Db`s: a transaction of the one where acme is read-only cannot
+    // write through a repository of the other, whose policy would let it.
+    let read_only = Db::builder(first.pool().clone()).policy(ReadOnly(TenantSet::new(["acme"]))).build();
+    let tx = read_only.begin(&read_only.scope(tenant("acme"))?).await?;
+    let e = on_first.add(&tx, "Hank", 3).await.expect_err("another Db's transaction");
+    assert!(e.is_foreign_transaction(), "{e:?}");
+    // Its own Db's repository refuses the write by policy; a clone of a Db is that Db.
+    assert!(LedgerRepo::new(&read_only.clone()).add(&tx, "Hank", 3).await.expect_err("read-only").is_denied());
+    assert_eq!(LedgerRepo::new(&read_only.clone()).count(&tx).await?, 1);
+    tx.rollback().await?;
+    Ok(())
+}
