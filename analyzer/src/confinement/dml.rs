@@ -114,16 +114,10 @@ impl Checker<'_> {
         // is a confined parent's, so an existing row with the same key has that parent).
         let guards: Vec<String> = match &kind {
             SourceKind::Owned => vec![tc_name.clone()],
-            SourceKind::Child(links) => links
-                .iter()
-                .filter_map(|l| match l.columns.as_slice() {
-                    [(c, _)] => Some(c.clone()),
-                    _ => None,
-                })
-                .collect(),
+            SourceKind::Child(links) => links.iter().filter_map(|l| Some(l.single()?.0.to_string())).collect(),
             _ => Vec::new(),
         };
-        let owning = self.owning_columns(&sources[0]);
+        let owning: Vec<String> = self.owning_columns(&sources[0]).into_iter().map(|(c, _)| c).collect();
         let owned = matches!(kind, SourceKind::Owned);
         let backend = self.backend;
         let what = |column: &str| {
@@ -357,27 +351,22 @@ impl Checker<'_> {
         ctx: &str,
         span: Option<(usize, usize)>,
     ) {
-        // Multi-column keys are not taken: two columns from two confined rows need not
-        // name a row of the tenant.
-        let single: Vec<(&Link, &String, &String)> = links
-            .iter()
-            .filter_map(|l| match l.columns.as_slice() {
-                [(c, p)] => Some((l, c, p)),
-                _ => None,
-            })
-            .collect();
-        let keyed = |checker: &mut Self, e: &Expr, parent: &str, column: &str| match strip_nested(e) {
+        // Multi-column keys are not taken (see `Link::single`).
+        let single: Vec<(&Link, &str, &str)> =
+            links.iter().filter_map(|l| l.single().map(|(c, p)| (l, c, p))).collect();
+        // Whether `e` is a scalar subquery whose value is a confined row's key that
+        // `link` references.
+        let keyed = |checker: &mut Self, e: &Expr, link: &Link, column: &str| match strip_nested(e) {
             Expr::Subquery(q) => {
-                let out = checker.probe(q, outer);
-                out.keys.iter().any(|(pos, k)| *pos == 0 && checker.same_key(&k.table, &k.column, parent, column))
+                checker.subquery_key(q, outer).is_some_and(|k| checker.owns(std::slice::from_ref(link), column, &k))
             }
             _ => false,
         };
         let mut proven = false;
         if !ins.assignments.is_empty() {
-            for (link, c, p) in &single {
+            for (link, c, _) in &single {
                 if let Some(a) = ins.assignments.iter().find(|a| self.assigns(&a.target, c))
-                    && keyed(self, &a.value, &link.parent, p)
+                    && keyed(self, &a.value, link, c)
                 {
                     proven = true;
                 }
@@ -386,26 +375,26 @@ impl Checker<'_> {
             let values = matches!(source.body.as_ref(), SetExpr::Values(_)) && source.with.is_none();
             if !values {
                 let out = self.query(source, outer, &format!(" in the SELECT of INSERT{ctx}"));
-                for (link, c, p) in &single {
+                for (link, c, _) in &single {
                     if let Some(pos) =
                         ins.columns.iter().position(|x| last_ident(x).is_some_and(|i| self.is_column(i, c)))
-                        && out
-                            .keys
-                            .iter()
-                            .any(|(at, k)| *at == pos && self.same_key(&k.table, &k.column, &link.parent, p))
+                        && out.keys.iter().any(|(at, k)| {
+                            *at == pos
+                                && self.owns(std::slice::from_ref(*link), c, &(k.table.clone(), k.column.clone()))
+                        })
                     {
                         proven = true;
                     }
                 }
             } else if let SetExpr::Values(v) = source.body.as_ref() {
-                for (link, c, p) in &single {
+                for (link, c, _) in &single {
                     let Some(pos) =
                         ins.columns.iter().position(|x| last_ident(x).is_some_and(|i| self.is_column(i, c)))
                     else {
                         continue;
                     };
                     let rows_ok =
-                        v.rows.iter().all(|row| row.content.get(pos).is_some_and(|e| keyed(self, e, &link.parent, p)));
+                        v.rows.iter().all(|row| row.content.get(pos).is_some_and(|e| keyed(self, e, link, c)));
                     proven |= rows_ok && !v.rows.is_empty();
                 }
                 for row in &v.rows {
@@ -464,11 +453,9 @@ impl Checker<'_> {
     pub(super) fn confining_condition(&self, name: &str, depth: usize) -> String {
         use crate::schema::Ownership;
         match self.schema.ownership(self.backend, name) {
+            // Bounded: two tables may each be the other's parent (each also owned otherwise).
             Ownership::Child { links } if depth < 8 => {
-                let single = links.iter().find_map(|l| match l.columns.as_slice() {
-                    [(c, p)] => Some((l, c, p)),
-                    _ => None,
-                });
+                let single = links.iter().find_map(|l| l.single().map(|(c, p)| (l, c, p)));
                 match single {
                     Some((l, c, p)) => format!(
                         "{} IN (SELECT {} FROM {} WHERE {})",
@@ -665,30 +652,16 @@ impl Checker<'_> {
         let primary = targets.first().copied();
         // The columns that say whose rows these are: tenant columns, and children's owning
         // keys with the parent key they reference.
-        let owning: Vec<(String, Option<(String, String)>)> = level
-            .sources
-            .iter()
-            .flat_map(|s| match &s.kind {
-                SourceKind::Owned => vec![(s.tc.clone(), None)],
-                SourceKind::Child(links) => links
-                    .iter()
-                    .flat_map(|l| {
-                        let single = l.columns.len() == 1;
-                        l.columns.iter().map(move |(c, p)| (c.clone(), single.then(|| (l.parent.clone(), p.clone()))))
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            })
-            .collect();
+        let owning: Vec<(String, Option<Link>)> = level.sources.iter().flat_map(|s| self.owning_columns(s)).collect();
+        let sources = level.sources.clone();
+        let mut chain: Vec<&[Source]> = outer.to_vec();
+        chain.push(&sources);
         for a in &u.assignments {
-            let mut chain: Vec<&[Source]> = outer.to_vec();
-            let sources = level.sources.clone();
-            chain.push(&sources);
-            let assigned: Vec<&(String, Option<(String, String)>)> =
+            let assigned: Vec<&(String, Option<Link>)> =
                 owning.iter().filter(|(c, _)| self.may_assign(&a.target, c)).collect();
-            for (column, parent) in assigned {
+            for (column, link) in assigned {
                 let written = names::quoted(self.backend, column, None);
-                match parent {
+                match link {
                     None => self.problem(
                         Rule::TenantColumnWrite,
                         format!("UPDATE{ctx} changes the tenant column `{written}`: that moves rows to another tenant"),
@@ -698,19 +671,19 @@ impl Checker<'_> {
                         ),
                         locate(self.sql, a.span()),
                     ),
-                    Some((parent, key)) => {
-                        let keyed = match strip_nested(&a.value) {
-                            Expr::Subquery(q) => {
-                                let out = self.probe(q, &chain);
-                                out.keys
-                                    .iter()
-                                    .any(|(pos, k)| *pos == 0 && self.same_key(&k.table, &k.column, parent, key))
-                            }
+                    Some(link) => {
+                        // A one-column key may take its new value from a confined parent.
+                        let keyed = match (link.single(), strip_nested(&a.value)) {
+                            (Some(_), Expr::Subquery(q)) => self
+                                .subquery_key(q, &chain)
+                                .is_some_and(|k| self.owns(std::slice::from_ref(link), column, &k)),
                             _ => false,
                         };
                         if keyed {
                             continue;
                         }
+                        let (parent, key) =
+                            (&link.parent, link.columns.iter().find(|(c, _)| c == column).map_or("", |(_, p)| p));
                         let condition = self.confining_condition(parent, 0);
                         let (parent_sql, key_sql) =
                             (names::quoted(self.backend, parent, None), names::quoted(self.backend, key, None));

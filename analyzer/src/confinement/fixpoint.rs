@@ -92,20 +92,11 @@ impl Checker<'_> {
                     let sources = level.sources.clone();
                     let mut chain: Vec<&[Source]> = outer.to_vec();
                     chain.push(&sources);
-                    let out = self.probe(q, &chain);
-                    out.keys.into_iter().find(|(pos, _)| *pos == 0).map(|(_, k)| (k.table, k.column))
+                    self.subquery_key(q, &chain)
                 }
                 None => self.key_of(other, level, outer),
             };
-            let Some((table, key_column)) = key else { continue };
-            let owning = links.iter().any(|l| match l.columns.as_slice() {
-                [(c, p)] => {
-                    names::compare_values(self.backend, Kind::Column, c, &column) == Match::Same
-                        && self.same_key(&table, &key_column, &l.parent, p)
-                }
-                _ => false,
-            });
-            if owning {
+            if key.is_some_and(|key| self.owns(&links, &column, &key)) {
                 level.sources[idx].confined = true;
                 return true;
             }
@@ -123,15 +114,8 @@ impl Checker<'_> {
         out.correlated.iter().find_map(|(idx, column, key)| {
             let s = &level.sources[*idx];
             let SourceKind::Child(links) = &s.kind else { return None };
-            let owning = !s.confined
-                && links.iter().any(|l| match l.columns.as_slice() {
-                    [(c, p)] => {
-                        names::compare_values(self.backend, Kind::Column, c, column) == Match::Same
-                            && self.same_key(&key.table, &key.column, &l.parent, p)
-                    }
-                    _ => false,
-                });
-            owning.then_some(*idx)
+            let key = (key.table.clone(), key.column.clone());
+            (!s.confined && self.owns(links, column, &key)).then_some(*idx)
         })
     }
 

@@ -288,6 +288,12 @@ impl Output {
         Output { tenant_names, positions: Some(positions), keys: Vec::new(), correlated: Vec::new() }
     }
 
+    /// What the first column holds, as (table, column), when it is a confined row's key:
+    /// what `IN (subquery)` and a scalar subquery compare with.
+    fn first_key(&self) -> Option<(String, String)> {
+        self.keys.iter().find(|(pos, _)| *pos == 0).map(|(_, k)| (k.table.clone(), k.column.clone()))
+    }
+
     /// The key columns, named as the output names them.
     fn named_keys(&self) -> Vec<Key> {
         self.keys.iter().map(|(_, k)| k.clone()).filter(|k| !k.name.is_empty()).collect()

@@ -264,11 +264,13 @@ impl Checker<'_> {
     }
 
     /// The columns whose assignment would move a source's rows to another tenant: its
-    /// tenant column, or a child's owning keys.
-    pub(super) fn owning_columns(&self, s: &Source) -> Vec<String> {
+    /// tenant column (without a link), or a child's owning key columns, with their key.
+    pub(super) fn owning_columns(&self, s: &Source) -> Vec<(String, Option<Link>)> {
         match &s.kind {
-            SourceKind::Owned => vec![s.tc.clone()],
-            SourceKind::Child(links) => links.iter().flat_map(|l| l.columns.iter().map(|(c, _)| c.clone())).collect(),
+            SourceKind::Owned => vec![(s.tc.clone(), None)],
+            SourceKind::Child(links) => {
+                links.iter().flat_map(|l| l.columns.iter().map(|(c, _)| (c.clone(), Some(l.clone())))).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -363,11 +365,21 @@ impl Checker<'_> {
         }
     }
 
-    /// Whether key (table, column) is (parent, parent column), as the database compares
-    /// names.
-    pub(super) fn same_key(&self, table: &str, column: &str, parent: &str, parent_column: &str) -> bool {
-        names::compare_values(self.backend, Kind::Relation, table, parent) == Match::Same
-            && names::compare_values(self.backend, Kind::Column, column, parent_column) == Match::Same
+    /// Whether a child's `column` holding `key` (a confined row's (table, column)) ties it
+    /// to its parent: `column` is one of `links`' one-column owning keys, and `key` is the
+    /// parent key it references, as the database compares names.
+    pub(super) fn owns(&self, links: &[Link], column: &str, key: &(String, String)) -> bool {
+        links.iter().filter_map(|l| Some((l, l.single()?))).any(|(l, (c, p))| {
+            names::compare_values(self.backend, Kind::Column, c, column) == Match::Same
+                && names::compare_values(self.backend, Kind::Relation, &key.0, &l.parent) == Match::Same
+                && names::compare_values(self.backend, Kind::Column, &key.1, p) == Match::Same
+        })
+    }
+
+    /// The confined key a scalar or `IN` subquery's first column holds (see
+    /// [`Checker::probe`]).
+    pub(super) fn subquery_key(&mut self, q: &Query, outer: &[&[Source]]) -> Option<(String, String)> {
+        self.probe(q, outer).first_key()
     }
 
     /// [`Checker::bind`], for callers that only need where a reference points.

@@ -87,10 +87,7 @@ impl Checker<'_> {
         let s = &level.sources[idx];
         let of_ctx = ctx.strip_prefix(" in ").unwrap_or(ctx);
         let clause = if of_ctx.is_empty() { s.clause.to_string() } else { format!("{} of {of_ctx}", s.clause) };
-        let single = links.iter().find_map(|l| match l.columns.as_slice() {
-            [(c, p)] => Some((l, c, p)),
-            _ => None,
-        });
+        let single = links.iter().find_map(|l| l.single().map(|(c, p)| (l, c, p)));
         let Some((link, c, p)) = single else {
             self.problem(Rule::Unconfined,
                 format!("table `{}` in {clause} is not confined to the tenant: it belongs to a tenant only through a foreign key of several columns, which tenantry does not follow", s.display),

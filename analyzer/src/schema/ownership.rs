@@ -45,6 +45,18 @@ pub struct Link {
     pub columns: Vec<(String, String)>,
 }
 
+impl Link {
+    /// The (child column, parent column) of a one-column key: the only kind a child is
+    /// confined through (two columns taken from two confined rows need not name a row of
+    /// the tenant).
+    pub fn single(&self) -> Option<(&str, &str)> {
+        match self.columns.as_slice() {
+            [(c, p)] => Some((c, p)),
+            _ => None,
+        }
+    }
+}
+
 impl Schema {
     /// What table `name` (its last part, as stored) is to a tenant in `backend`.
     ///
