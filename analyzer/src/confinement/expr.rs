@@ -144,44 +144,17 @@ pub(super) fn mentions_column(e: &Expr, column: &str) -> bool {
 /// Whether `e` mentions `binding.tenant_column` (or the bare column when it can only
 /// mean that source).
 pub(super) fn mentions_tenant_column(e: &Expr, binding: &str, tc: &str, qualified_only: bool) -> bool {
-    struct Find<'a> {
-        binding: &'a str,
-        tc: &'a str,
-        qualified_only: bool,
-        found: bool,
-        /// How deep inside subqueries the walk is: a subquery's own columns are its
-        /// business, and a correlated reference there is judged with that subquery.
-        depth: usize,
-    }
-    impl Visitor for Find<'_> {
-        type Break = ();
-        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-            let hit = self.depth == 0
-                && match e {
-                    Expr::Identifier(id) => !self.qualified_only && same_name(&id.value, self.tc),
-                    Expr::CompoundIdentifier(p) if p.len() >= 2 => {
-                        same_name(&p[p.len() - 1].value, self.tc) && same_name(&p[p.len() - 2].value, self.binding)
-                    }
-                    _ => false,
-                };
-            if hit {
-                self.found = true;
-                return ControlFlow::Break(());
+    let mut found = false;
+    own_exprs(e, |e| {
+        found |= match e {
+            Expr::Identifier(id) => !qualified_only && same_name(&id.value, tc),
+            Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+                same_name(&p[p.len() - 1].value, tc) && same_name(&p[p.len() - 2].value, binding)
             }
-            ControlFlow::Continue(())
+            _ => false,
         }
-        fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
-            self.depth += 1;
-            ControlFlow::Continue(())
-        }
-        fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
-            self.depth -= 1;
-            ControlFlow::Continue(())
-        }
-    }
-    let mut f = Find { binding, tc, qualified_only, found: false, depth: 0 };
-    let _ = e.visit(&mut f);
-    f.found
+    });
+    found
 }
 
 pub(super) fn function_args(f: &sqlparser::ast::Function) -> Vec<&Expr> {
@@ -294,6 +267,33 @@ pub(super) fn renamed(out: Output, columns: &[Ident], backend: Backend) -> Outpu
         // After a wildcard the positions are unknown, and so is what the new names hold.
         None => Output::default(),
     }
+}
+
+/// Calls `f` on every expression of `node` outside its subqueries: a subquery's own
+/// columns are its business, and a correlated reference there is judged with it.
+pub(super) fn own_exprs<V: Visit + ?Sized>(node: &V, mut f: impl FnMut(&Expr)) {
+    struct Own<F> {
+        depth: usize,
+        f: F,
+    }
+    impl<F: FnMut(&Expr)> Visitor for Own<F> {
+        type Break = ();
+        fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            if self.depth == 0 {
+                (self.f)(e);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = node.visit(&mut Own { depth: 0, f: &mut f });
 }
 
 /// The subqueries directly inside `node` (not those nested in them: each query checks

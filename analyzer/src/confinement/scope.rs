@@ -30,30 +30,13 @@ impl Checker<'_> {
         outer: &[&[Source]],
         ctx: &str,
     ) {
-        struct Columns {
-            depth: usize,
-            found: Vec<Expr>,
-        }
-        impl Visitor for Columns {
-            type Break = ();
-            fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
-                self.depth += 1;
-                ControlFlow::Continue(())
+        let mut found = Vec::new();
+        own_exprs(node, |e| {
+            if matches!(e, Expr::CompoundIdentifier(p) if p.len() >= 2) {
+                found.push(e.clone());
             }
-            fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
-                self.depth -= 1;
-                ControlFlow::Continue(())
-            }
-            fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-                if self.depth == 0 && matches!(e, Expr::CompoundIdentifier(p) if p.len() >= 2) {
-                    self.found.push(e.clone());
-                }
-                ControlFlow::Continue(())
-            }
-        }
-        let mut v = Columns { depth: 0, found: Vec::new() };
-        let _ = node.visit(&mut v);
-        for e in v.found {
+        });
+        for e in found {
             let Expr::CompoundIdentifier(parts) = &e else { continue };
             // MySQL's `@@session.x` is a variable, refused as such.
             if parts[0].quote_style.is_none() && parts[0].value.starts_with('@') {
@@ -93,32 +76,15 @@ impl Checker<'_> {
         outer: &[&[Source]],
         ctx: &str,
     ) {
-        struct Bare {
-            depth: usize,
-            found: Vec<Ident>,
-        }
-        impl Visitor for Bare {
-            type Break = ();
-            fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
-                self.depth += 1;
-                ControlFlow::Continue(())
-            }
-            fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
-                self.depth -= 1;
-                ControlFlow::Continue(())
-            }
-            fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-                if let (0, Expr::Identifier(id)) = (self.depth, e) {
-                    self.found.push(id.clone());
-                }
-                ControlFlow::Continue(())
-            }
-        }
-        let mut v = Bare { depth: 0, found: Vec::new() };
+        let mut found = Vec::new();
         for e in exprs {
-            let _ = e.visit(&mut v);
+            own_exprs(*e, |e| {
+                if let Expr::Identifier(id) = e {
+                    found.push(id.clone());
+                }
+            });
         }
-        for id in v.found {
+        for id in found {
             // SQLite takes an unknown "name" for a string; MySQL's `@x` is a variable.
             let string = self.backend == Backend::Sqlite && id.quote_style == Some('"');
             let variable = id.quote_style.is_none() && id.value.starts_with('@');
