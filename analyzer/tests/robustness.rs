@@ -10,16 +10,7 @@ use tenantry_analyzer::schema::{Catalog, Migration};
 use tenantry_analyzer::{Backend, Mode, Rule, Schema, Violation, analyze, placeholders, render, set_form};
 
 /// Migrations for the third schema: every kind of table the ownership rules know.
-const MIGRATIONS: &str = "
-    CREATE TABLE tenants (id INT PRIMARY KEY, name TEXT NOT NULL);
-    CREATE TABLE countries (code CHAR(2) PRIMARY KEY, name TEXT);
-    CREATE TABLE invoices (id INT PRIMARY KEY, tenant_id INT NOT NULL, customer_id INT, amount INT, number TEXT);
-    CREATE TABLE customers (id INT PRIMARY KEY, tenant_id INT NOT NULL, name TEXT);
-    CREATE TABLE payments (id INT PRIMARY KEY, invoice_id INT NOT NULL REFERENCES invoices (id), amount INT);
-    CREATE TABLE refunds (id INT PRIMARY KEY, payment_id INT NOT NULL REFERENCES payments (id));
-    CREATE TABLE settings (tenant INT NOT NULL REFERENCES tenants (id), name TEXT);
-    CREATE TABLE notes (id INT PRIMARY KEY, body TEXT);
-";
+const MIGRATIONS: &str = include_str!("robustness.sql");
 
 /// The tests' schema, one with a camel-case tenant column and opted-in functions (as
 /// the fuzz target's first byte picks), and one read from migrations.

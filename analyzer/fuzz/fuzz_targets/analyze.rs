@@ -14,17 +14,8 @@ use libfuzzer_sys::fuzz_target;
 use tenantry_analyzer::schema::{Catalog, Migration};
 use tenantry_analyzer::{Backend, Mode, Schema, analyze, placeholders, render, set_form};
 
-/// The migrations of the third schema (as in `tests/robustness.rs`).
-const MIGRATIONS: &str = "
-    CREATE TABLE tenants (id INT PRIMARY KEY, name TEXT NOT NULL);
-    CREATE TABLE countries (code CHAR(2) PRIMARY KEY, name TEXT);
-    CREATE TABLE invoices (id INT PRIMARY KEY, tenant_id INT NOT NULL, customer_id INT, amount INT, number TEXT);
-    CREATE TABLE customers (id INT PRIMARY KEY, tenant_id INT NOT NULL, name TEXT);
-    CREATE TABLE payments (id INT PRIMARY KEY, invoice_id INT NOT NULL REFERENCES invoices (id), amount INT);
-    CREATE TABLE refunds (id INT PRIMARY KEY, payment_id INT NOT NULL REFERENCES payments (id));
-    CREATE TABLE settings (tenant INT NOT NULL REFERENCES tenants (id), name TEXT);
-    CREATE TABLE notes (id INT PRIMARY KEY, body TEXT);
-";
+/// The migrations of the third schema, shared with `tests/robustness.rs`.
+const MIGRATIONS: &str = include_str!("../../tests/robustness.sql");
 
 fn with_migrations(backend: Backend) -> Schema {
     let migration = Migration { version: 1, path: "1_schema.sql".into(), sql: MIGRATIONS.to_string() };
