@@ -297,6 +297,32 @@ async fn test_pool<DB: Database>(options: Options<DB>) -> Db<DB> {
 
 pub mod oracle;
 
+/// One `#[tokio::test]` per scenario and backend, in modules `sqlite`, `postgres` and
+/// `mysql` of the calling file; each scenario is an `async fn(World<DB>) -> Result<()>`
+/// and gets a fresh `World` from the calling file's `World::new(db).await?`, on a fresh
+/// database (see [`run`]).
+#[macro_export]
+macro_rules! on_every_backend_with_world {
+    ($($scenario:ident),* $(,)?) => {
+        $crate::on_every_backend_with_world!(@module sqlite, sqlx::Sqlite; $($scenario),*);
+        $crate::on_every_backend_with_world!(@module postgres, sqlx::Postgres; $($scenario),*);
+        $crate::on_every_backend_with_world!(@module mysql, sqlx::MySql; $($scenario),*);
+    };
+    (@module $module:ident, $db:ty; $($scenario:ident),*) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    $crate::run::<$db, _, _>(|db| async move {
+                        super::$scenario(super::World::new(db).await?).await
+                    })
+                    .await;
+                }
+            )*
+        }
+    };
+}
+
 pub mod notes {
     use tenantry::{Db, Result, tenant_repository};
 

@@ -567,30 +567,7 @@ async fn integer_tenant_keys_confine_too<DB: Fixture>(w: World<DB>) -> Result<()
     Ok(())
 }
 
-/// One `#[tokio::test]` per scenario and backend, in modules `sqlite`, `postgres`, `mysql`;
-/// each scenario gets a fresh [`World`].
-macro_rules! on_every_backend {
-    ($($scenario:ident),* $(,)?) => {
-        on_every_backend!(@module sqlite, sqlx::Sqlite; $($scenario),*);
-        on_every_backend!(@module postgres, sqlx::Postgres; $($scenario),*);
-        on_every_backend!(@module mysql, sqlx::MySql; $($scenario),*);
-    };
-    (@module $module:ident, $db:ty; $($scenario:ident),*) => {
-        mod $module {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    tenantry_tests::run::<$db, _, _>(|db| async move {
-                        super::$scenario(super::World::new(db).await?).await
-                    })
-                    .await;
-                }
-            )*
-        }
-    };
-}
-
-on_every_backend!(
+tenantry_tests::on_every_backend_with_world!(
     reads_see_only_the_own_tenant,
     exactly_one_row_counts_only_the_own_tenant,
     inserts_store_the_guards_tenant,

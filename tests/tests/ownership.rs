@@ -751,30 +751,7 @@ async fn a_global_table_is_read_by_every_tenant<DB: Fixture>(w: World<DB>) -> Re
     Ok(())
 }
 
-/// One `#[tokio::test]` per scenario and backend, in modules `sqlite`, `postgres`, `mysql`;
-/// each scenario gets a fresh [`World`].
-macro_rules! on_every_backend {
-    ($($scenario:ident),* $(,)?) => {
-        on_every_backend!(@module sqlite, sqlx::Sqlite; $($scenario),*);
-        on_every_backend!(@module postgres, sqlx::Postgres; $($scenario),*);
-        on_every_backend!(@module mysql, sqlx::MySql; $($scenario),*);
-    };
-    (@module $module:ident, $db:ty; $($scenario:ident),*) => {
-        mod $module {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    tenantry_tests::run::<$db, _, _>(|db| async move {
-                        super::$scenario(super::World::new(db).await?).await
-                    })
-                    .await;
-                }
-            )*
-        }
-    };
-}
-
-on_every_backend!(
+tenantry_tests::on_every_backend_with_world!(
     the_tenant_table_is_reached_by_its_own_key,
     a_reference_to_the_tenant_table_is_a_tenant_column,
     a_tenant_owned_table_is_confined_by_its_tenant_column,
