@@ -132,19 +132,23 @@ fn signature(m: &Method) -> TokenStream {
         Guard::Read => (quote!(scope), quote!(::tenantry::ReadGuard)),
         Guard::One => (quote!(scope), quote!(::tenantry::ScopeGuard)),
     };
+    // `self` with the span of the generated bodies' `self` (the attribute's): `self` is
+    // hygienic, and a trait that reaches the attribute through a `macro_rules!` would
+    // otherwise have a receiver its bodies cannot name.
+    let receiver = quote!(self);
     if let Some(Shape::Stream(_)) = &m.shape {
         // The user's own spelling of the type (so that their `use` of it counts), with
         // the stream's lifetime tied to `self` and the guard.
         let output = with_lifetime(output, &syn::Lifetime::new("'tenantry", Span::call_site()));
         return quote_spanned! {m.ident.span()=>
             fn #ident<'tenantry, G: ?::core::marker::Sized + #bound<<Self as ::tenantry::Repository>::Backend>>(
-                &'tenantry self, #guard_arg: &'tenantry G, #(#args),*
+                &'tenantry #receiver, #guard_arg: &'tenantry G, #(#args),*
             ) -> #output
         };
     }
     quote_spanned! {m.ident.span()=>
         fn #ident<G: ?::core::marker::Sized + #bound<<Self as ::tenantry::Repository>::Backend>>(
-            &self, #guard_arg: &G, #(#args),*
+            &#receiver, #guard_arg: &G, #(#args),*
         ) -> impl ::core::future::Future<Output = #output> + ::core::marker::Send
     }
 }
