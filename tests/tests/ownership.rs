@@ -41,59 +41,68 @@ const GLOBEX: i64 = 2;
 /// The migration, applied by each test as the macro read it at compile time.
 const MIGRATION: &str = include_str!("ownership/migrations/1_schema.sql");
 
-/// The tenant table: a tenant reads and renames its own row, by `id = :tenant`.
-#[allow(deprecated)]
-#[tenant_repository(
-    backends(sqlite, postgres, mysql),
-    migrations = "ownership/migrations",
-    tenant_table = "workspaces",
-    global(countries)
-)]
-pub trait Workspaces {
-    #[sql("INSERT INTO workspaces (id, name) VALUES (:tenant, :name)")]
-    async fn open(&self, name: &str) -> Result<u64>;
-
-    #[sql("SELECT name FROM workspaces WHERE id = :tenant")]
-    async fn name(&self) -> Result<String>;
-
-    /// A caller's id narrows the tenant's own row further; it never widens it.
-    #[sql("SELECT name FROM workspaces WHERE id = :tenant AND id = :id")]
-    async fn find(&self, id: i64) -> Result<Option<String>>;
-
-    #[sql("UPDATE workspaces SET name = :name WHERE id = :tenant")]
-    async fn rename(&self, name: &str) -> Result<u64>;
-
-    #[sql("UPDATE workspaces SET name = :name WHERE id = :tenant AND id = :id")]
-    async fn rename_by_id(&self, id: i64, name: &str) -> Result<u64>;
-
-    #[sql("DELETE FROM workspaces WHERE id = :tenant")]
-    async fn close(&self) -> Result<u64>;
+/// Every repository of this file: the schema of `ownership/migrations`, `workspaces` the
+/// tenant table, `countries` global, and tenantry's warnings allowed (see above). (That the
+/// attribute works when a `macro_rules!` writes it is tested here too: its generated
+/// bodies once could not name the receiver `self` there.)
+macro_rules! repository {
+    (backends($($backend:ident),*), $item:item) => {
+        #[allow(deprecated)]
+        #[tenant_repository(
+            backends($($backend),*),
+            migrations = "ownership/migrations",
+            tenant_table = "workspaces",
+            global(countries)
+        )]
+        $item
+    };
 }
 
-/// `members.workspace_id` is a NOT NULL foreign key to the tenant table: it is the
-/// table's tenant column, although the configured tenant column is `tenant_id`.
-#[allow(deprecated)]
-#[tenant_repository(
+repository! {
     backends(sqlite, postgres, mysql),
-    migrations = "ownership/migrations",
-    tenant_table = "workspaces",
-    global(countries)
-)]
-pub trait Members {
-    #[sql("INSERT INTO members (id, workspace_id, email, role) VALUES (:id, :tenant, :email, :role)")]
-    async fn add(&self, id: i64, email: &str, role: &str) -> Result<u64>;
+    /// The tenant table: a tenant reads and renames its own row, by `id = :tenant`.
+    pub trait Workspaces {
+        #[sql("INSERT INTO workspaces (id, name) VALUES (:tenant, :name)")]
+        async fn open(&self, name: &str) -> Result<u64>;
 
-    #[sql("SELECT email, role FROM members WHERE workspace_id = :tenant ORDER BY email")]
-    async fn list(&self) -> Result<Vec<(String, String)>>;
+        #[sql("SELECT name FROM workspaces WHERE id = :tenant")]
+        async fn name(&self) -> Result<String>;
 
-    #[sql("SELECT role FROM members WHERE workspace_id = :tenant AND id = :id")]
-    async fn role_of(&self, id: i64) -> Result<Option<String>>;
+        /// A caller's id narrows the tenant's own row further; it never widens it.
+        #[sql("SELECT name FROM workspaces WHERE id = :tenant AND id = :id")]
+        async fn find(&self, id: i64) -> Result<Option<String>>;
 
-    #[sql("UPDATE members SET role = :role WHERE workspace_id = :tenant AND id = :id")]
-    async fn set_role(&self, id: i64, role: &str) -> Result<u64>;
+        #[sql("UPDATE workspaces SET name = :name WHERE id = :tenant")]
+        async fn rename(&self, name: &str) -> Result<u64>;
 
-    #[sql("DELETE FROM members WHERE workspace_id = :tenant AND id = :id")]
-    async fn remove(&self, id: i64) -> Result<u64>;
+        #[sql("UPDATE workspaces SET name = :name WHERE id = :tenant AND id = :id")]
+        async fn rename_by_id(&self, id: i64, name: &str) -> Result<u64>;
+
+        #[sql("DELETE FROM workspaces WHERE id = :tenant")]
+        async fn close(&self) -> Result<u64>;
+    }
+}
+
+repository! {
+    backends(sqlite, postgres, mysql),
+    /// `members.workspace_id` is a NOT NULL foreign key to the tenant table: it is the
+    /// table's tenant column, although the configured tenant column is `tenant_id`.
+    pub trait Members {
+        #[sql("INSERT INTO members (id, workspace_id, email, role) VALUES (:id, :tenant, :email, :role)")]
+        async fn add(&self, id: i64, email: &str, role: &str) -> Result<u64>;
+
+        #[sql("SELECT email, role FROM members WHERE workspace_id = :tenant ORDER BY email")]
+        async fn list(&self) -> Result<Vec<(String, String)>>;
+
+        #[sql("SELECT role FROM members WHERE workspace_id = :tenant AND id = :id")]
+        async fn role_of(&self, id: i64) -> Result<Option<String>>;
+
+        #[sql("UPDATE members SET role = :role WHERE workspace_id = :tenant AND id = :id")]
+        async fn set_role(&self, id: i64, role: &str) -> Result<u64>;
+
+        #[sql("DELETE FROM members WHERE workspace_id = :tenant AND id = :id")]
+        async fn remove(&self, id: i64) -> Result<u64>;
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -102,261 +111,237 @@ pub struct Page {
     pub title: String,
 }
 
-/// `pages` has the default tenant column, `tenant_id`.
-#[allow(deprecated)]
-#[tenant_repository(
+repository! {
     backends(sqlite, postgres, mysql),
-    migrations = "ownership/migrations",
-    tenant_table = "workspaces",
-    global(countries)
-)]
-pub trait Pages {
-    #[sql("INSERT INTO pages (id, tenant_id, title, country) VALUES (:id, :tenant, :title, :country)")]
-    async fn create(&self, id: i64, title: &str, country: &str) -> Result<u64>;
+    /// `pages` has the default tenant column, `tenant_id`.
+    pub trait Pages {
+        #[sql("INSERT INTO pages (id, tenant_id, title, country) VALUES (:id, :tenant, :title, :country)")]
+        async fn create(&self, id: i64, title: &str, country: &str) -> Result<u64>;
 
-    #[sql("SELECT id, title FROM pages WHERE tenant_id = :tenant ORDER BY id")]
-    async fn list(&self) -> Result<Vec<Page>>;
+        #[sql("SELECT id, title FROM pages WHERE tenant_id = :tenant ORDER BY id")]
+        async fn list(&self) -> Result<Vec<Page>>;
 
-    #[sql("SELECT id, title FROM pages WHERE tenant_id = :tenant AND id = :id")]
-    async fn find(&self, id: i64) -> Result<Option<Page>>;
+        #[sql("SELECT id, title FROM pages WHERE tenant_id = :tenant AND id = :id")]
+        async fn find(&self, id: i64) -> Result<Option<Page>>;
 
-    #[sql("UPDATE pages SET title = :title WHERE tenant_id = :tenant AND id = :id")]
-    async fn retitle(&self, id: i64, title: &str) -> Result<u64>;
+        #[sql("UPDATE pages SET title = :title WHERE tenant_id = :tenant AND id = :id")]
+        async fn retitle(&self, id: i64, title: &str) -> Result<u64>;
 
-    #[sql("DELETE FROM pages WHERE tenant_id = :tenant AND id = :id")]
-    async fn delete(&self, id: i64) -> Result<u64>;
+        #[sql("DELETE FROM pages WHERE tenant_id = :tenant AND id = :id")]
+        async fn delete(&self, id: i64) -> Result<u64>;
 
-    /// A tenant-owned table joined to a global one: only the tenant-owned side needs
-    /// confining.
-    #[sql(
-        "SELECT p.title, c.name FROM pages p JOIN countries c ON c.code = p.country
-           WHERE p.tenant_id = :tenant ORDER BY p.id"
-    )]
-    async fn with_country(&self) -> Result<Vec<(String, String)>>;
+        /// A tenant-owned table joined to a global one: only the tenant-owned side needs
+        /// confining.
+        #[sql(
+            "SELECT p.title, c.name FROM pages p JOIN countries c ON c.code = p.country
+               WHERE p.tenant_id = :tenant ORDER BY p.id"
+        )]
+        async fn with_country(&self) -> Result<Vec<(String, String)>>;
+    }
 }
 
-/// `comments` has no tenant column: each belongs to a tenant through its page, and every
-/// statement ties `page_id` to a page of the tenant.
-#[allow(deprecated)]
-#[tenant_repository(
+repository! {
     backends(sqlite, postgres, mysql),
-    migrations = "ownership/migrations",
-    tenant_table = "workspaces",
-    global(countries)
-)]
-pub trait Comments {
-    /// The parent key comes from the tenant's own page: another tenant's page id finds
-    /// no page, and NOT NULL `page_id` refuses the NULL.
-    #[sql(
-        "INSERT INTO comments (id, page_id, body)
-           VALUES (:id, (SELECT id FROM pages WHERE tenant_id = :tenant AND id = :page), :body)"
-    )]
-    async fn add(&self, id: i64, page: i64, body: &str) -> Result<u64>;
+    /// `comments` has no tenant column: each belongs to a tenant through its page, and every
+    /// statement ties `page_id` to a page of the tenant.
+    pub trait Comments {
+        /// The parent key comes from the tenant's own page: another tenant's page id finds
+        /// no page, and NOT NULL `page_id` refuses the NULL.
+        #[sql(
+            "INSERT INTO comments (id, page_id, body)
+               VALUES (:id, (SELECT id FROM pages WHERE tenant_id = :tenant AND id = :page), :body)"
+        )]
+        async fn add(&self, id: i64, page: i64, body: &str) -> Result<u64>;
 
-    /// `INSERT ... SELECT` from the tenant's own page: another tenant's page id selects
-    /// no row, so nothing is inserted.
-    #[sql(
-        "INSERT INTO comments (id, page_id, body)
-           SELECT :id, p.id, :body FROM pages p WHERE p.tenant_id = :tenant AND p.id = :page"
-    )]
-    async fn add_if_mine(&self, id: i64, page: i64, body: &str) -> Result<u64>;
+        /// `INSERT ... SELECT` from the tenant's own page: another tenant's page id selects
+        /// no row, so nothing is inserted.
+        #[sql(
+            "INSERT INTO comments (id, page_id, body)
+               SELECT :id, p.id, :body FROM pages p WHERE p.tenant_id = :tenant AND p.id = :page"
+        )]
+        async fn add_if_mine(&self, id: i64, page: i64, body: &str) -> Result<u64>;
 
-    /// Read through a join to the confined parent.
-    #[sql(
-        "SELECT c.body FROM comments c JOIN pages p ON p.id = c.page_id
-           WHERE p.tenant_id = :tenant AND p.id = :page ORDER BY c.id"
-    )]
-    async fn on_page(&self, page: i64) -> Result<Vec<String>>;
+        /// Read through a join to the confined parent.
+        #[sql(
+            "SELECT c.body FROM comments c JOIN pages p ON p.id = c.page_id
+               WHERE p.tenant_id = :tenant AND p.id = :page ORDER BY c.id"
+        )]
+        async fn on_page(&self, page: i64) -> Result<Vec<String>>;
 
-    /// Read through `IN (SELECT ...)` on the confined parent.
-    #[sql("SELECT body FROM comments WHERE page_id IN (SELECT id FROM pages WHERE tenant_id = :tenant) ORDER BY id")]
-    async fn all_mine(&self) -> Result<Vec<String>>;
+        /// Read through `IN (SELECT ...)` on the confined parent.
+        #[sql("SELECT body FROM comments WHERE page_id IN (SELECT id FROM pages WHERE tenant_id = :tenant) ORDER BY id")]
+        async fn all_mine(&self) -> Result<Vec<String>>;
 
-    /// Read through `= (SELECT ...)`.
-    #[sql(
-        "SELECT body FROM comments
-           WHERE id = :id AND page_id = (SELECT id FROM pages WHERE tenant_id = :tenant AND id = :page)"
-    )]
-    async fn find_on(&self, page: i64, id: i64) -> Result<Option<String>>;
+        /// Read through `= (SELECT ...)`.
+        #[sql(
+            "SELECT body FROM comments
+               WHERE id = :id AND page_id = (SELECT id FROM pages WHERE tenant_id = :tenant AND id = :page)"
+        )]
+        async fn find_on(&self, page: i64, id: i64) -> Result<Option<String>>;
 
-    /// Read through `EXISTS`, correlated on the owning key.
-    #[sql(
-        "SELECT c.body FROM comments c
-           WHERE c.id = :id AND EXISTS (SELECT 1 FROM pages p WHERE p.id = c.page_id AND p.tenant_id = :tenant)"
-    )]
-    async fn find(&self, id: i64) -> Result<Option<String>>;
+        /// Read through `EXISTS`, correlated on the owning key.
+        #[sql(
+            "SELECT c.body FROM comments c
+               WHERE c.id = :id AND EXISTS (SELECT 1 FROM pages p WHERE p.id = c.page_id AND p.tenant_id = :tenant)"
+        )]
+        async fn find(&self, id: i64) -> Result<Option<String>>;
 
-    /// Read through a CTE of the tenant's pages.
-    #[sql(
-        "WITH mine AS (SELECT id FROM pages WHERE tenant_id = :tenant)
-         SELECT COUNT(*) FROM comments c JOIN mine m ON c.page_id = m.id"
-    )]
-    async fn count(&self) -> Result<i64>;
+        /// Read through a CTE of the tenant's pages.
+        #[sql(
+            "WITH mine AS (SELECT id FROM pages WHERE tenant_id = :tenant)
+             SELECT COUNT(*) FROM comments c JOIN mine m ON c.page_id = m.id"
+        )]
+        async fn count(&self) -> Result<i64>;
 
-    #[sql(
-        "UPDATE comments SET body = :body
-           WHERE id = :id AND page_id IN (SELECT id FROM pages WHERE tenant_id = :tenant)"
-    )]
-    async fn edit(&self, id: i64, body: &str) -> Result<u64>;
+        #[sql(
+            "UPDATE comments SET body = :body
+               WHERE id = :id AND page_id IN (SELECT id FROM pages WHERE tenant_id = :tenant)"
+        )]
+        async fn edit(&self, id: i64, body: &str) -> Result<u64>;
 
-    /// Re-parenting takes the new page from the tenant's pages too.
-    #[sql(
-        "UPDATE comments SET page_id = (SELECT id FROM pages WHERE tenant_id = :tenant AND id = :page)
-           WHERE id = :id AND page_id IN (SELECT id FROM pages WHERE tenant_id = :tenant)"
-    )]
-    async fn move_to(&self, id: i64, page: i64) -> Result<u64>;
+        /// Re-parenting takes the new page from the tenant's pages too.
+        #[sql(
+            "UPDATE comments SET page_id = (SELECT id FROM pages WHERE tenant_id = :tenant AND id = :page)
+               WHERE id = :id AND page_id IN (SELECT id FROM pages WHERE tenant_id = :tenant)"
+        )]
+        async fn move_to(&self, id: i64, page: i64) -> Result<u64>;
 
-    #[sql("DELETE FROM comments WHERE id = :id AND page_id IN (SELECT id FROM pages WHERE tenant_id = :tenant)")]
-    async fn delete(&self, id: i64) -> Result<u64>;
+        #[sql("DELETE FROM comments WHERE id = :id AND page_id IN (SELECT id FROM pages WHERE tenant_id = :tenant)")]
+        async fn delete(&self, id: i64) -> Result<u64>;
 
-    /// A grandchild takes its `comment_id` from a comment of the tenant's pages.
-    #[sql(
-        "INSERT INTO reactions (id, comment_id, kind)
-           SELECT :id, c.id, :kind FROM comments c JOIN pages p ON p.id = c.page_id
-           WHERE p.tenant_id = :tenant AND c.id = :comment"
-    )]
-    async fn react(&self, id: i64, comment: i64, kind: &str) -> Result<u64>;
+        /// A grandchild takes its `comment_id` from a comment of the tenant's pages.
+        #[sql(
+            "INSERT INTO reactions (id, comment_id, kind)
+               SELECT :id, c.id, :kind FROM comments c JOIN pages p ON p.id = c.page_id
+               WHERE p.tenant_id = :tenant AND c.id = :comment"
+        )]
+        async fn react(&self, id: i64, comment: i64, kind: &str) -> Result<u64>;
 
-    /// A grandchild read through both parents.
-    #[sql(
-        "SELECT r.kind FROM reactions r JOIN comments c ON c.id = r.comment_id
-           JOIN pages p ON p.id = c.page_id WHERE p.tenant_id = :tenant ORDER BY r.id"
-    )]
-    async fn reactions(&self) -> Result<Vec<String>>;
+        /// A grandchild read through both parents.
+        #[sql(
+            "SELECT r.kind FROM reactions r JOIN comments c ON c.id = r.comment_id
+               JOIN pages p ON p.id = c.page_id WHERE p.tenant_id = :tenant ORDER BY r.id"
+        )]
+        async fn reactions(&self) -> Result<Vec<String>>;
 
-    /// A grandchild deleted through nested `IN (SELECT ...)`.
-    #[sql(
-        "DELETE FROM reactions WHERE id = :id AND comment_id IN
-           (SELECT id FROM comments WHERE page_id IN (SELECT id FROM pages WHERE tenant_id = :tenant))"
-    )]
-    async fn unreact(&self, id: i64) -> Result<u64>;
+        /// A grandchild deleted through nested `IN (SELECT ...)`.
+        #[sql(
+            "DELETE FROM reactions WHERE id = :id AND comment_id IN
+               (SELECT id FROM comments WHERE page_id IN (SELECT id FROM pages WHERE tenant_id = :tenant))"
+        )]
+        async fn unreact(&self, id: i64) -> Result<u64>;
+    }
 }
 
-/// The global table: read by every tenant, with no tenant condition.
-#[allow(deprecated)]
-#[tenant_repository(
+repository! {
     backends(sqlite, postgres, mysql),
-    migrations = "ownership/migrations",
-    tenant_table = "workspaces",
-    global(countries)
-)]
-pub trait Countries {
-    #[sql("SELECT name FROM countries WHERE code = :code")]
-    async fn name_of(&self, code: &str) -> Result<Option<String>>;
+    /// The global table: read by every tenant, with no tenant condition.
+    pub trait Countries {
+        #[sql("SELECT name FROM countries WHERE code = :code")]
+        async fn name_of(&self, code: &str) -> Result<Option<String>>;
 
-    #[sql("SELECT code FROM countries ORDER BY code")]
-    async fn codes(&self) -> Result<Vec<String>>;
+        #[sql("SELECT code FROM countries ORDER BY code")]
+        async fn codes(&self) -> Result<Vec<String>>;
 
-    /// No scoped statement writes a global table; loading reference data is an
-    /// operator's unscoped job.
-    #[unscoped(reason = "reference data is loaded by the operator, not by a tenant")]
-    #[sql("INSERT INTO countries (code, name) VALUES (:code, :name)")]
-    async fn load(&self, code: &str, name: &str) -> Result<u64>;
+        /// No scoped statement writes a global table; loading reference data is an
+        /// operator's unscoped job.
+        #[unscoped(reason = "reference data is loaded by the operator, not by a tenant")]
+        #[sql("INSERT INTO countries (code, name) VALUES (:code, :name)")]
+        async fn load(&self, code: &str, name: &str) -> Result<u64>;
+    }
 }
 
-/// Every tenant's rows, for checking that the other tenant's data is untouched.
-#[allow(deprecated)]
-#[tenant_repository(
+repository! {
     backends(sqlite, postgres, mysql),
-    migrations = "ownership/migrations",
-    tenant_table = "workspaces",
-    global(countries)
-)]
-pub trait Everything {
-    #[unscoped(reason = "tests compare whole tables")]
-    #[sql("SELECT id, name FROM workspaces ORDER BY id")]
-    async fn workspaces(&self) -> Result<Vec<(i64, String)>>;
+    /// Every tenant's rows, for checking that the other tenant's data is untouched.
+    pub trait Everything {
+        #[unscoped(reason = "tests compare whole tables")]
+        #[sql("SELECT id, name FROM workspaces ORDER BY id")]
+        async fn workspaces(&self) -> Result<Vec<(i64, String)>>;
 
-    #[unscoped(reason = "tests compare whole tables")]
-    #[sql("SELECT workspace_id, email, role FROM members ORDER BY workspace_id, email")]
-    async fn members(&self) -> Result<Vec<(i64, String, String)>>;
+        #[unscoped(reason = "tests compare whole tables")]
+        #[sql("SELECT workspace_id, email, role FROM members ORDER BY workspace_id, email")]
+        async fn members(&self) -> Result<Vec<(i64, String, String)>>;
 
-    #[unscoped(reason = "tests compare whole tables")]
-    #[sql("SELECT id, tenant_id, title FROM pages ORDER BY id")]
-    async fn pages(&self) -> Result<Vec<(i64, i64, String)>>;
+        #[unscoped(reason = "tests compare whole tables")]
+        #[sql("SELECT id, tenant_id, title FROM pages ORDER BY id")]
+        async fn pages(&self) -> Result<Vec<(i64, i64, String)>>;
 
-    #[unscoped(reason = "tests compare whole tables")]
-    #[sql("SELECT id, page_id, body FROM comments ORDER BY id")]
-    async fn comments(&self) -> Result<Vec<(i64, i64, String)>>;
+        #[unscoped(reason = "tests compare whole tables")]
+        #[sql("SELECT id, page_id, body FROM comments ORDER BY id")]
+        async fn comments(&self) -> Result<Vec<(i64, i64, String)>>;
 
-    #[unscoped(reason = "tests compare whole tables")]
-    #[sql("SELECT id, comment_id, kind FROM reactions ORDER BY id")]
-    async fn reactions(&self) -> Result<Vec<(i64, i64, String)>>;
+        #[unscoped(reason = "tests compare whole tables")]
+        #[sql("SELECT id, comment_id, kind FROM reactions ORDER BY id")]
+        async fn reactions(&self) -> Result<Vec<(i64, i64, String)>>;
+    }
 }
 
-/// Upserts in the SQLite/PostgreSQL dialect.
-#[allow(deprecated)]
-#[tenant_repository(
+repository! {
     backends(sqlite, postgres),
-    migrations = "ownership/migrations",
-    tenant_table = "workspaces",
-    global(countries)
-)]
-pub trait OnConflict {
-    /// The tenant table's key is the tenant: a conflict can only be with the own row.
-    #[sql(
-        "INSERT INTO workspaces (id, name) VALUES (:tenant, :name) ON CONFLICT (id) DO UPDATE SET name = excluded.name"
-    )]
-    async fn put_workspace(&self, name: &str) -> Result<u64>;
+    /// Upserts in the SQLite/PostgreSQL dialect.
+    pub trait OnConflict {
+        /// The tenant table's key is the tenant: a conflict can only be with the own row.
+        #[sql(
+            "INSERT INTO workspaces (id, name) VALUES (:tenant, :name) ON CONFLICT (id) DO UPDATE SET name = excluded.name"
+        )]
+        async fn put_workspace(&self, name: &str) -> Result<u64>;
 
-    /// The conflict target includes the tenant column.
-    #[sql(
-        "INSERT INTO members (id, workspace_id, email, role) VALUES (:id, :tenant, :email, :role)
-           ON CONFLICT (workspace_id, email) DO UPDATE SET role = excluded.role"
-    )]
-    async fn put_member(&self, id: i64, email: &str, role: &str) -> Result<u64>;
+        /// The conflict target includes the tenant column.
+        #[sql(
+            "INSERT INTO members (id, workspace_id, email, role) VALUES (:id, :tenant, :email, :role)
+               ON CONFLICT (workspace_id, email) DO UPDATE SET role = excluded.role"
+        )]
+        async fn put_member(&self, id: i64, email: &str, role: &str) -> Result<u64>;
 
-    /// `id` is unique across tenants: the update is guarded by the tenant, so a colliding
-    /// row of another tenant is neither updated nor replaced.
-    #[sql(
-        "INSERT INTO pages (id, tenant_id, title) VALUES (:id, :tenant, :title)
-           ON CONFLICT (id) DO UPDATE SET title = excluded.title WHERE pages.tenant_id = :tenant"
-    )]
-    async fn put_page(&self, id: i64, title: &str) -> Result<u64>;
+        /// `id` is unique across tenants: the update is guarded by the tenant, so a colliding
+        /// row of another tenant is neither updated nor replaced.
+        #[sql(
+            "INSERT INTO pages (id, tenant_id, title) VALUES (:id, :tenant, :title)
+               ON CONFLICT (id) DO UPDATE SET title = excluded.title WHERE pages.tenant_id = :tenant"
+        )]
+        async fn put_page(&self, id: i64, title: &str) -> Result<u64>;
 
-    /// A child's upsert is guarded by its owning key: the row it would update must hang
-    /// under the page the new row takes from the tenant.
-    #[sql(
-        "INSERT INTO comments (id, page_id, body)
-           VALUES (:id, (SELECT id FROM pages WHERE tenant_id = :tenant AND id = :page), :body)
-           ON CONFLICT (id) DO UPDATE SET body = excluded.body WHERE comments.page_id = excluded.page_id"
-    )]
-    async fn put_comment(&self, id: i64, page: i64, body: &str) -> Result<u64>;
+        /// A child's upsert is guarded by its owning key: the row it would update must hang
+        /// under the page the new row takes from the tenant.
+        #[sql(
+            "INSERT INTO comments (id, page_id, body)
+               VALUES (:id, (SELECT id FROM pages WHERE tenant_id = :tenant AND id = :page), :body)
+               ON CONFLICT (id) DO UPDATE SET body = excluded.body WHERE comments.page_id = excluded.page_id"
+        )]
+        async fn put_comment(&self, id: i64, page: i64, body: &str) -> Result<u64>;
+    }
 }
 
-/// The same upserts in the MariaDB/MySQL dialect, whose assignments are guarded with `IF`.
-#[allow(deprecated)]
-#[tenant_repository(
+repository! {
     backends(mysql),
-    migrations = "ownership/migrations",
-    tenant_table = "workspaces",
-    global(countries)
-)]
-pub trait OnDuplicateKey {
-    #[sql(
-        "INSERT INTO workspaces (id, name) VALUES (:tenant, :name)
-           ON DUPLICATE KEY UPDATE name = IF(id = :tenant, VALUES(name), name)"
-    )]
-    async fn put_workspace(&self, name: &str) -> Result<u64>;
+    /// The same upserts in the MariaDB/MySQL dialect, whose assignments are guarded with `IF`.
+    pub trait OnDuplicateKey {
+        #[sql(
+            "INSERT INTO workspaces (id, name) VALUES (:tenant, :name)
+               ON DUPLICATE KEY UPDATE name = IF(id = :tenant, VALUES(name), name)"
+        )]
+        async fn put_workspace(&self, name: &str) -> Result<u64>;
 
-    #[sql(
-        "INSERT INTO members (id, workspace_id, email, role) VALUES (:id, :tenant, :email, :role)
-           ON DUPLICATE KEY UPDATE role = IF(workspace_id = :tenant, VALUES(role), role)"
-    )]
-    async fn put_member(&self, id: i64, email: &str, role: &str) -> Result<u64>;
+        #[sql(
+            "INSERT INTO members (id, workspace_id, email, role) VALUES (:id, :tenant, :email, :role)
+               ON DUPLICATE KEY UPDATE role = IF(workspace_id = :tenant, VALUES(role), role)"
+        )]
+        async fn put_member(&self, id: i64, email: &str, role: &str) -> Result<u64>;
 
-    #[sql(
-        "INSERT INTO pages (id, tenant_id, title) VALUES (:id, :tenant, :title)
-           ON DUPLICATE KEY UPDATE title = IF(tenant_id = :tenant, VALUES(title), title)"
-    )]
-    async fn put_page(&self, id: i64, title: &str) -> Result<u64>;
+        #[sql(
+            "INSERT INTO pages (id, tenant_id, title) VALUES (:id, :tenant, :title)
+               ON DUPLICATE KEY UPDATE title = IF(tenant_id = :tenant, VALUES(title), title)"
+        )]
+        async fn put_page(&self, id: i64, title: &str) -> Result<u64>;
 
-    #[sql(
-        "INSERT INTO comments (id, page_id, body)
-           VALUES (:id, (SELECT id FROM pages WHERE tenant_id = :tenant AND id = :page), :body)
-           ON DUPLICATE KEY UPDATE body = IF(page_id = VALUES(page_id), VALUES(body), body)"
-    )]
-    async fn put_comment(&self, id: i64, page: i64, body: &str) -> Result<u64>;
+        #[sql(
+            "INSERT INTO comments (id, page_id, body)
+               VALUES (:id, (SELECT id FROM pages WHERE tenant_id = :tenant AND id = :page), :body)
+               ON DUPLICATE KEY UPDATE body = IF(page_id = VALUES(page_id), VALUES(body), body)"
+        )]
+        async fn put_comment(&self, id: i64, page: i64, body: &str) -> Result<u64>;
+    }
 }
 
 /// What a scenario needs of a backend: the repositories and the guard as associated
