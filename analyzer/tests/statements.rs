@@ -255,9 +255,9 @@ fn tenant_used_but_not_as_the_tenant_is_not_mentioned_as_missing() {
 fn tenant_compared_only_with_shared_tables_is_refused() {
     leak(ALL, "SELECT name FROM countries WHERE code = :tenant")
         .count(1)
-        .problem(&["`:tenant` is used but never compared with a tenant column", "reads only shared tables"])
+        .problem(&["`:tenant` is used but never compared with a tenant column", "reads only global tables"])
         .fix(&["drop `:tenant` from the statement"]);
-    leak(ALL, "SELECT :tenant").problem(&["reads only shared tables"]).fix(&["drop `:tenant`"]);
+    leak(ALL, "SELECT :tenant").problem(&["reads only global tables"]).fix(&["drop `:tenant`"]);
 }
 
 #[test]
@@ -378,7 +378,7 @@ fn messages_follow_the_declared_schema() {
     let refused = check("TRUNCATE invoices", Mode::Scoped).unwrap_err();
     assert!(refused[0].fix.contains("WHERE org_id = :tenant"), "{refused:?}");
     let refused = check("UPDATE plans SET price = :price", Mode::Scoped).unwrap_err();
-    assert!(refused[0].problem.contains("UPDATE of shared table `plans`"), "{refused:?}");
+    assert!(refused[0].problem.contains("UPDATE of global table `plans`"), "{refused:?}");
 }
 
 // ----- set form (ScopeSet) -------------------------------------------------------------

@@ -368,7 +368,7 @@ fn mysql_multi_table_update_of_a_shared_table_is_refused() {
         "UPDATE invoices i JOIN countries c ON c.code = i.country SET c.name = :name WHERE i.tenant_id = :tenant",
     )
     .count(1)
-    .problem(&["UPDATE of shared table `countries c`", "may read it but not change it"])
+    .problem(&["UPDATE of global table `countries c`", "may read it but not change it"])
     .fix(&["#[unscoped(reason"]);
 }
 
@@ -380,7 +380,7 @@ fn mysql_multi_table_update_of_a_bare_column_with_a_shared_table_is_refused() {
         "UPDATE invoices i JOIN countries c ON c.code = i.country SET name = :name WHERE i.tenant_id = :tenant",
     )
     .count(1)
-    .problem(&["`SET name = ...` in a multi-table UPDATE", "may write shared table `countries c`"])
+    .problem(&["`SET name = ...` in a multi-table UPDATE", "may write global table `countries c`"])
     .fix(&["qualify the column", "`SET i.name = ...`"]);
 }
 
@@ -493,11 +493,11 @@ fn mysql_delete_from_using_names_its_targets_by_alias() {
 fn mysql_multi_table_delete_from_a_shared_table_is_refused() {
     leak(MYSQL, "DELETE c FROM invoices i JOIN countries c ON c.code = i.country WHERE i.tenant_id = :tenant")
         .count(1)
-        .problem(&["DELETE from shared table `countries c`"])
+        .problem(&["DELETE from global table `countries c`"])
         .fix(&["#[unscoped(reason"]);
     leak(MYSQL, "DELETE FROM c USING invoices i JOIN countries c ON c.code = i.country WHERE i.tenant_id = :tenant")
         .count(1)
-        .problem(&["DELETE from shared table `countries c`"])
+        .problem(&["DELETE from global table `countries c`"])
         .fix(&["#[unscoped(reason"]);
 }
 
@@ -796,7 +796,7 @@ fn sqlite_insert_or_ignore_changes_no_row() {
 fn insert_into_a_shared_table_is_refused() {
     leak(ALL, "INSERT INTO countries (code, name) VALUES (:code, :name)")
         .count(1)
-        .problem(&["INSERT into shared table `countries`", "may read it but not change it"])
+        .problem(&["INSERT into global table `countries`", "may read it but not change it"])
         .fix(&["#[unscoped(reason", "stop declaring the table global"])
         .at("countries");
 }
@@ -805,7 +805,7 @@ fn insert_into_a_shared_table_is_refused() {
 fn update_of_a_shared_table_is_refused() {
     leak(ALL, "UPDATE currencies SET rate = :rate WHERE code = :code")
         .count(1)
-        .problem(&["UPDATE of shared table `currencies`"])
+        .problem(&["UPDATE of global table `currencies`"])
         .fix(&["#[unscoped(reason"]);
 }
 
@@ -813,7 +813,7 @@ fn update_of_a_shared_table_is_refused() {
 fn delete_from_a_shared_table_is_refused() {
     leak(ALL, "DELETE FROM countries WHERE code = :code")
         .count(1)
-        .problem(&["DELETE from shared table `countries`"])
+        .problem(&["DELETE from global table `countries`"])
         .fix(&["#[unscoped(reason"]);
 }
 
@@ -821,7 +821,7 @@ fn delete_from_a_shared_table_is_refused() {
 fn insert_into_a_shared_table_from_tenant_rows_is_refused() {
     leak(ALL, "INSERT INTO countries (code) SELECT country FROM invoices WHERE tenant_id = :tenant")
         .count(1)
-        .problem(&["INSERT into shared table `countries`"])
+        .problem(&["INSERT into global table `countries`"])
         .fix(&["#[unscoped(reason"]);
 }
 

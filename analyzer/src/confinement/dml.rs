@@ -622,7 +622,7 @@ impl Checker<'_> {
 
     pub(super) fn shared_write(&mut self, verb: &str, table: &str, ctx: &str, span: Option<(usize, usize)>) {
         self.problem(Rule::SharedWrite,
-            format!("{verb} shared table `{table}`{ctx}: it belongs to every tenant, so a tenant-scoped method may read it but not change it"),
+            format!("{verb} global table `{table}`{ctx}: it belongs to every tenant, so a tenant-scoped method may read it but not change it"),
             "move the write to an `#[unscoped(reason = \"...\")]` method, or, if each row belongs to one tenant, stop declaring the table global (`global` in tenantry.toml, `shared(...)` on the trait)".to_string(),
             span,
         );
@@ -716,7 +716,7 @@ impl Checker<'_> {
                             .find(|t| matches!(level.sources[**t].kind, SourceKind::Owned))
                             .map_or("t".to_string(), |t| level.sources[*t].binding.clone());
                         self.problem(Rule::SharedWrite,
-                            format!("`SET {n} = ...` in a multi-table UPDATE{ctx} may write shared table `{display}`: a bare column belongs to whichever joined table has it"),
+                            format!("`SET {n} = ...` in a multi-table UPDATE{ctx} may write global table `{display}`: a bare column belongs to whichever joined table has it"),
                             format!("qualify the column with the tenant-owned table it belongs to: `SET {owner}.{n} = ...`"),
                             span,
                         );

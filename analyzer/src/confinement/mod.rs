@@ -123,7 +123,7 @@ pub(crate) fn check(
     if tenant_uses > 0 && c.problems.is_empty() && !confined_something && !c.touched_owned(statement) {
         c.problems.push(Violation::new(
             Rule::TenantUnused,
-            "`:tenant` is used but never compared with a tenant column: the statement reads only shared tables",
+            "`:tenant` is used but never compared with a tenant column: the statement reads only global tables",
             "drop `:tenant` from the statement, or compare it with a tenant-owned table's tenant column",
             None,
         ));
