@@ -360,7 +360,7 @@ fn the_configuration_is_checked_against_the_migrations() {
         catalog: Some(catalog(Backend::Postgres, MIGRATIONS)),
         ..Schema::default()
     };
-    let errors = schema.configuration_errors(Backend::Postgres);
+    let errors: Vec<String> = schema.configuration_errors(Backend::Postgres).into_iter().map(|e| e.message).collect();
     assert!(
         errors.iter().any(|e| e.contains("global table `countrys`") && e.contains("did you mean `countries`?")),
         "{errors:?}"

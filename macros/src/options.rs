@@ -105,6 +105,9 @@ pub struct Attr {
     pub tenant_column: Option<String>,
     pub tenant_table: Option<String>,
     pub migrations: Option<LitStr>,
+    /// Where each table the attribute names (`global(...)`, `tenant_table`) is written,
+    /// for the errors about it.
+    pub table_spans: Vec<(String, Span)>,
 }
 
 /// Options that could not be read: the error, and what to expand with meanwhile.
@@ -222,7 +225,7 @@ impl Options {
         let schemas: Vec<(Backend, Schema)> =
             catalogs.into_iter().map(|(backend, catalog)| (backend, Schema { catalog, ..base.clone() })).collect();
         // The configuration names tables and columns the migrations must have.
-        let mut wrong: Vec<String> = Vec::new();
+        let mut wrong: Vec<schema::ConfigurationError> = Vec::new();
         for (backend, schema) in &schemas {
             for e in schema.configuration_errors(*backend) {
                 if !wrong.contains(&e) {
@@ -235,7 +238,11 @@ impl Options {
                 Some(p) => format!("`{}` or the trait's options", p.display()),
                 None => "the trait's options".to_string(),
             };
-            let errors = wrong.into_iter().map(|e| error(Span::call_site(), format!("{e}; correct it in {place}")));
+            // On the trait's own option when it names the table, else on the attribute.
+            let errors = wrong.into_iter().map(|e| match attr.table_spans.iter().find(|(n, _)| *n == e.name) {
+                Some((_, span)) => error(*span, e.message),
+                None => error(Span::call_site(), format!("{e}; correct it in {place}")),
+            });
             return Err(fail(combine(errors), tracked));
         }
         let mut lint: Vec<Finding> = Vec::new();
@@ -352,6 +359,7 @@ impl Attr {
                 // table, as `global` in tenantry.toml does with `app.currencies`.
                 meta.parse_nested_meta(|t| {
                     let name = t.path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join(".");
+                    attr.table_spans.push((name.clone(), syn::spanned::Spanned::span(&t.path)));
                     attr.global.push(name);
                     Ok(())
                 })
@@ -378,6 +386,7 @@ impl Attr {
                 if key == "tenant_column" {
                     attr.tenant_column = Some(name);
                 } else {
+                    attr.table_spans.push((name.clone(), lit.span()));
                     attr.tenant_table = Some(name);
                 }
                 Ok(())

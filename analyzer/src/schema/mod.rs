@@ -9,7 +9,7 @@ mod catalog;
 mod ownership;
 
 pub use catalog::{Migration, SchemaError, read_migrations};
-pub use ownership::{Link, Ownership};
+pub use ownership::{ConfigurationError, Link, Ownership};
 
 /// The tables of a database, as its migrations leave them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

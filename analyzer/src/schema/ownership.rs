@@ -36,6 +36,22 @@ pub enum Ownership {
     Unknown,
 }
 
+/// A configured name the migrations contradict (see [`Schema::configuration_errors`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigurationError {
+    /// The configured table the error is about (a `global` entry, the tenant table, a
+    /// `[tables.X]`), for pointing at where it was written.
+    pub name: String,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigurationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// A child table's owning key: a NOT NULL foreign key to a unique key of an owned table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
@@ -113,11 +129,13 @@ impl Schema {
     /// let m = Migration { version: 1, path: "1_t.sql".into(), sql: "CREATE TABLE tenants (id INT PRIMARY KEY)".into() };
     /// let catalog = Catalog::from_migrations(&[m], Backend::Sqlite).unwrap();
     /// let schema = Schema { catalog: Some(catalog), shared: vec!["countries".into()], ..Schema::default() };
-    /// assert!(schema.configuration_errors(Backend::Sqlite)[0].contains("`countries`"));
+    /// assert!(schema.configuration_errors(Backend::Sqlite)[0].message.contains("`countries`"));
     /// ```
-    pub fn configuration_errors(&self, backend: Backend) -> Vec<String> {
+    pub fn configuration_errors(&self, backend: Backend) -> Vec<ConfigurationError> {
         let Some(catalog) = &self.catalog else { return Vec::new() };
         let mut errors = Vec::new();
+        let mut push =
+            |name: &str, message: String| errors.push(ConfigurationError { name: name.to_string(), message });
         let known = |name: &str| catalog.table(backend, name.rsplit('.').next().unwrap_or(name));
         let suggest =
             |name: &str| match crate::confinement::similar_name(name, catalog.tables.iter().map(|t| t.name.as_str())) {
@@ -126,35 +144,39 @@ impl Schema {
             };
         for g in &self.shared {
             if known(g).is_none() {
-                errors.push(format!("global table `{g}` is not created by any migration{}", suggest(g)));
+                push(g, format!("global table `{g}` is not created by any migration{}", suggest(g)));
             }
         }
         if let Some(t) = &self.tenant_table {
             match known(t) {
-                None => errors.push(format!("tenant table `{t}` is not created by any migration{}", suggest(t))),
-                Some(table) if table.primary_key.len() != 1 => errors.push(format!(
-                    "tenant table `{t}` needs a primary key of one column (the tenant's id); it has {}",
-                    if table.primary_key.is_empty() {
-                        "none".to_string()
-                    } else {
-                        format!("({})", table.primary_key.join(", "))
-                    }
-                )),
+                None => push(t, format!("tenant table `{t}` is not created by any migration{}", suggest(t))),
+                Some(table) if table.primary_key.len() != 1 => push(
+                    t,
+                    format!(
+                        "tenant table `{t}` needs a primary key of one column (the tenant's id); it has {}",
+                        if table.primary_key.is_empty() {
+                            "none".to_string()
+                        } else {
+                            format!("({})", table.primary_key.join(", "))
+                        }
+                    ),
+                ),
                 Some(_) => {}
             }
         }
         for (t, column) in &self.tenant_columns {
             match known(t) {
-                None => {
-                    errors.push(format!("`[tables.{t}]`: table `{t}` is not created by any migration{}", suggest(t)))
-                }
-                Some(table) if table.column(backend, column).is_none() => errors.push(format!(
-                    "`[tables.{t}] tenant_column = \"{column}\"`: `{t}` has no column `{column}`{}",
-                    match crate::confinement::similar_name(column, table.columns.iter().map(|c| c.name.as_str())) {
-                        Some(s) => format!(" (did you mean `{s}`?)"),
-                        None => String::new(),
-                    }
-                )),
+                None => push(t, format!("`[tables.{t}]`: table `{t}` is not created by any migration{}", suggest(t))),
+                Some(table) if table.column(backend, column).is_none() => push(
+                    t,
+                    format!(
+                        "`[tables.{t}] tenant_column = \"{column}\"`: `{t}` has no column `{column}`{}",
+                        match crate::confinement::similar_name(column, table.columns.iter().map(|c| c.name.as_str())) {
+                            Some(s) => format!(" (did you mean `{s}`?)"),
+                            None => String::new(),
+                        }
+                    ),
+                ),
                 Some(_) => {}
             }
         }
