@@ -328,7 +328,7 @@ impl Checker<'_> {
             RelationKind::Owned(tc) => {
                 if !alias_columns.is_empty() && columns.is_none() {
                     self.problem(Rule::UnresolvedName,
-                        format!("`{}`{ctx} renames the columns of `{display}` by position: without migrations tenantry does not know the table's column order, so it cannot tell which name is the tenant column", display.split(' ').next().unwrap_or(display)),
+                        format!("`{}`{ctx} renames the columns of `{display}` by position: without migrations tenantry does not know the table's column order, so it cannot tell which name is the tenant column", parts.iter().map(|p| p.value.as_str()).collect::<Vec<_>>().join(".")),
                         format!("drop the column list after the alias and rename columns in the select list (`{}.col AS x`)", alias.map_or(String::new(), |a| a.name.to_string())),
                         span,
                     );
