@@ -9,7 +9,7 @@
 //! - **Audit**: every admission, query and transaction goes to a [`MemorySink`];
 //!   `GET /audit` shows the caller its own tenant's events, never another's.
 //! - **Transactions**: `POST`, `PATCH` and `DELETE` change an invoice and its history in
-//!   one [`ScopedTx`], which is itself the guard of every call in it.
+//!   one [`ScopedTx`](tenantry::ScopedTx), which is itself the guard of every call in it.
 //! - Another tenant's invoice id is a 404, exactly like an id that does not exist.
 //! - **The schema** is `migrations/` (run by [`Service::open`]), the tables the macro
 //!   checks every statement against: `tenants` (the tenant table, `GET /tenant`),
@@ -36,7 +36,7 @@ use sqlx::{Database, Pool, Postgres, Sqlite};
 use tenantry::audit::MemorySink;
 use tenantry::policy::{DenySuspended, TenantSet};
 use tenantry::web::{Strategy, TenantResolver, WebError, bearer, resolve_fn};
-use tenantry::{Db, Result, Scope, ScopeGuard, ScopedTx, TenantId, tenant_repository};
+use tenantry::{Db, Result, Scope, TenantId, tenant_repository};
 
 /// The demo API keys and the tenant each one acts for.
 pub const DEMO_API_KEYS: [(&str, &str); 3] =
@@ -454,10 +454,8 @@ type ApiResult<T> = std::result::Result<T, ApiError>;
 impl<DB> Service<DB>
 where
     DB: ServiceBackend,
-    TenantsRepo<DB>: Tenants<Backend = DB>,
-    InvoicesRepo<DB>: Invoices<Backend = DB>,
-    Scope: ScopeGuard<DB>,
-    ScopedTx<DB>: ScopeGuard<DB>,
+    TenantsRepo<DB>: Tenants,
+    InvoicesRepo<DB>: Invoices,
 {
     async fn seed_demo(&self) -> Result<()> {
         for (tenant, name, country) in TENANTS {

@@ -12,7 +12,7 @@ use crate::shape::{Row, Shape};
 pub fn expand(repo: &Repo) -> TokenStream {
     let Repo { attrs, vis, ident, supertraits, .. } = repo;
     let repo_ident = format_ident!("{}Repo", ident);
-    let plus = if supertraits.is_empty() { quote!() } else { quote!(+ #supertraits) };
+    let colon = if supertraits.is_empty() { quote!() } else { quote!(:) };
     let declarations = repo.methods.iter().map(|m| {
         let attrs = &m.attrs;
         let sig = signature(m);
@@ -20,14 +20,17 @@ pub fn expand(repo: &Repo) -> TokenStream {
     });
     let impls = repo.options.backends.iter().map(|backend| {
         let db = backend_type(*backend);
+        let gate = format_ident!("__backend_{}", backend_feature(*backend));
         let methods = repo.methods.iter().map(|m| {
             let sig = signature(m);
             let body = body(repo, m, *backend);
             quote! { #sig { #body } }
         });
         quote! {
-            impl #ident for #repo_ident<#db> {
-                #(#methods)*
+            ::tenantry::#gate! {
+                impl #ident for #repo_ident<#db> {
+                    #(#methods)*
+                }
             }
         }
     });
@@ -51,7 +54,7 @@ pub fn expand(repo: &Repo) -> TokenStream {
     );
     quote! {
         #(#attrs)*
-        #vis trait #ident: ::tenantry::Repository #plus {
+        #vis trait #ident #colon #supertraits {
             #(#declarations)*
         }
 
@@ -79,14 +82,19 @@ pub fn expand(repo: &Repo) -> TokenStream {
             }
         }
 
-        impl<DB: ::tenantry::__private::sqlx::Database> ::tenantry::Repository for #repo_ident<DB> {
-            type Backend = DB;
-        }
-
         #(#impls)*
 
         #(#tracked)*
         #warnings
+    }
+}
+
+/// The runtime feature a backend needs.
+fn backend_feature(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+        Backend::MySql => "mysql",
     }
 }
 
@@ -119,15 +127,19 @@ fn guard(m: &Method) -> Guard {
     }
 }
 
-/// `fn name<G: Guard<Backend>>(&self, scope: &G, args..) -> impl Future<Output = R> + Send`
+/// `fn name<'tenantry>(&'tenantry self, scope: &'tenantry dyn Guard, args..) -> BoxFuture<'tenantry, R>`:
+/// object-safe (no type parameter, a boxed future), so that the trait works as `dyn
+/// Trait` and one compiled body serves every guard. The arguments' elided lifetimes are
+/// `'tenantry` too, so that a hand-written implementation can use them in its future.
 fn signature(m: &Method) -> TokenStream {
     let ident = &m.ident;
     let output = &m.output;
+    let lifetime = syn::Lifetime::new("'tenantry", Span::call_site());
     let args = m.args.iter().map(|a| {
-        let (i, t) = (&a.ident, &a.ty);
+        let (i, t) = (&a.ident, with_elided(&a.ty, &lifetime));
         quote!(#i: #t)
     });
-    let (guard_arg, bound) = match guard(m) {
+    let (guard_arg, guard) = match guard(m) {
         Guard::Unscoped => (quote!(unscoped), quote!(::tenantry::UnscopedGuard)),
         Guard::Read => (quote!(scope), quote!(::tenantry::ReadGuard)),
         Guard::One => (quote!(scope), quote!(::tenantry::ScopeGuard)),
@@ -136,20 +148,60 @@ fn signature(m: &Method) -> TokenStream {
     // hygienic, and a trait that reaches the attribute through a `macro_rules!` would
     // otherwise have a receiver its bodies cannot name.
     let receiver = quote!(self);
-    if let Some(Shape::Stream(_)) = &m.shape {
+    let output = if let Some(Shape::Stream(_)) = &m.shape {
         // The user's own spelling of the type (so that their `use` of it counts), with
         // the stream's lifetime tied to `self` and the guard.
-        let output = with_lifetime(output, &syn::Lifetime::new("'tenantry", Span::call_site()));
-        return quote_spanned! {m.ident.span()=>
-            fn #ident<'tenantry, G: ?::core::marker::Sized + #bound<<Self as ::tenantry::Repository>::Backend>>(
-                &'tenantry #receiver, #guard_arg: &'tenantry G, #(#args),*
-            ) -> #output
-        };
-    }
+        let output = with_lifetime(output, &lifetime);
+        quote!(#output)
+    } else {
+        quote!(::tenantry::BoxFuture<'tenantry, #output>)
+    };
     quote_spanned! {m.ident.span()=>
-        fn #ident<G: ?::core::marker::Sized + #bound<<Self as ::tenantry::Repository>::Backend>>(
-            &#receiver, #guard_arg: &G, #(#args),*
-        ) -> impl ::core::future::Future<Output = #output> + ::core::marker::Send
+        fn #ident<'tenantry>(&'tenantry #receiver, #guard_arg: &'tenantry dyn #guard, #(#args),*) -> #output
+    }
+}
+
+/// `ty` with every elided reference lifetime (`&T`, `'_`) written as `lifetime`.
+fn with_elided(ty: &syn::Type, lifetime: &syn::Lifetime) -> syn::Type {
+    let mut ty = ty.clone();
+    name_elided(&mut ty, lifetime);
+    ty
+}
+
+fn name_elided(ty: &mut syn::Type, lifetime: &syn::Lifetime) {
+    use syn::{GenericArgument, PathArguments, Type};
+    let named = |l: &mut syn::Lifetime| {
+        if l.ident == "_" {
+            *l = lifetime.clone();
+        }
+    };
+    match ty {
+        Type::Reference(r) => {
+            match &mut r.lifetime {
+                None => r.lifetime = Some(lifetime.clone()),
+                Some(l) => named(l),
+            }
+            name_elided(&mut r.elem, lifetime);
+        }
+        Type::Path(p) => {
+            for segment in p.path.segments.iter_mut() {
+                if let PathArguments::AngleBracketed(args) = &mut segment.arguments {
+                    for arg in args.args.iter_mut() {
+                        match arg {
+                            GenericArgument::Type(t) => name_elided(t, lifetime),
+                            GenericArgument::Lifetime(l) => named(l),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        Type::Slice(s) => name_elided(&mut s.elem, lifetime),
+        Type::Array(a) => name_elided(&mut a.elem, lifetime),
+        Type::Tuple(t) => t.elems.iter_mut().for_each(|t| name_elided(t, lifetime)),
+        Type::Paren(p) => name_elided(&mut p.elem, lifetime),
+        Type::Group(g) => name_elided(&mut g.elem, lifetime),
+        _ => {}
     }
 }
 
@@ -179,13 +231,12 @@ fn with_lifetime(ty: &syn::Type, lifetime: &syn::Lifetime) -> syn::Type {
 fn stub(m: &Method) -> TokenStream {
     let args = m.args.iter().map(|a| &a.ident);
     let guard = if m.unscoped.is_some() { quote!(unscoped) } else { quote!(scope) };
-    let unreachable = quote!(::core::unreachable!("tenantry: this method did not compile"));
-    if matches!(m.shape, Some(Shape::Stream(_))) {
-        return quote! { let _ = (#guard, #(&#args),*); #unreachable };
-    }
-    quote! { let _ = (#guard, #(&#args),*); async move { #unreachable } }
+    quote! { let _ = (#guard, #(&#args),*); ::core::unreachable!("tenantry: this method did not compile") }
 }
 
+/// Binds the statement's arguments in place and hands it to the runner of the method's
+/// shape (`runtime/src/private.rs`), which does the rest; the body is the same for every
+/// guard.
 fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
     let Some((_, rewritten)) = m.generated.iter().find(|(b, _)| *b == backend).filter(|_| m.ok) else {
         return stub(m);
@@ -196,73 +247,75 @@ fn body(repo: &Repo, m: &Method, backend: Backend) -> TokenStream {
     let set = m.set_sql.iter().find(|(b, _)| *b == backend).map(|(_, r)| r);
     let db = backend_type(backend);
     let method = method_static(repo, m);
-    let (subject, shown) = (subject(m), shown(m));
-    let query_fn = match shape {
-        Shape::Many(row) | Shape::Optional(row) | Shape::One(row) => row_query(row, &db),
-        Shape::RowsAffected | Shape::Unit | Shape::Stream(_) => quote!(::tenantry::__private::sqlx::query::<#db>),
+    let view = match guard(m) {
+        Guard::Unscoped => quote!(::tenantry::UnscopedGuard::view(unscoped)),
+        _ => quote!(::tenantry::ReadGuard::view(scope)),
     };
-    let query = bound_query(m, &query_fn, rewritten, set);
-
-    if let Shape::Stream(row) = shape {
-        let ty = &row.ty;
-        let decode = if row.scalar { quote!(rows_scalar) } else { quote!(rows_as) };
-        let fetch = match guard(m) {
-            Guard::Unscoped => quote!(::tenantry::UnscopedGuard::fetch(unscoped, &self.db, __query)),
-            _ => quote!(::tenantry::ReadGuard::fetch(scope, &self.db, __query)),
-        };
-        return quote! {
-            #method
-            let __shown = #shown;
-            let __query = #query;
-            ::tenantry::__private::guarded_stream(&self.db, &METHOD, #subject, move || {
-                ::tenantry::__private::#decode::<#db, #ty>(&METHOD, __shown, #fetch)
-            })
-        };
-    }
-
-    let failed = quote!(|e| ::tenantry::__private::failed(&METHOD, __shown, e));
-    let run = match shape {
-        Shape::Many(_) => quote!(__query.fetch_all(&mut *__conn).await.map_err(#failed)),
-        Shape::Optional(_) => quote!(__query.fetch_optional(&mut *__conn).await.map_err(#failed)),
-        // At most one row: read it as `fetch_one` would, no second poll for a second row.
-        Shape::One(_) if m.at_most_one_row => quote! {
-            __query.fetch_optional(&mut *__conn).await.map_err(#failed)?
-                .ok_or_else(|| ::tenantry::__private::not_found(&METHOD, __shown))
-        },
-        Shape::One(_) => {
-            quote!(::tenantry::__private::exactly_one(&METHOD, __shown, __query.fetch(&mut *__conn)).await)
+    let query = match (guard(m), set) {
+        (Guard::Read, Some(set)) if set.binds == rewritten.binds => {
+            let (one_sql, set_sql) = (&rewritten.sql, &set.sql);
+            let binds = binds(m, rewritten);
+            quote! {
+                let __query = ::tenantry::__private::sqlx::query::<#db>(if __view.is_set() { #set_sql } else { #one_sql });
+                #(#binds)*
+            }
         }
-        Shape::RowsAffected => quote!(__query.execute(&mut *__conn).await.map(|r| r.rows_affected()).map_err(#failed)),
-        Shape::Unit | Shape::Stream(_) => quote!(__query.execute(&mut *__conn).await.map(|_| ()).map_err(#failed)),
+        (Guard::Read, Some(set)) => {
+            let (one, many) = (statement(m, rewritten, &db), statement(m, set, &db));
+            quote! {
+                let __query = if __view.is_set() { #many } else { #one };
+            }
+        }
+        _ => {
+            let one = statement(m, rewritten, &db);
+            quote! { let __query = #one; }
+        }
     };
-    let rows = match shape {
-        Shape::Many(_) => quote!(|v| ::core::option::Option::Some(v.len() as u64)),
-        Shape::Optional(_) => quote!(|v| ::core::option::Option::Some(v.is_some() as u64)),
-        Shape::One(_) => quote!(|_| ::core::option::Option::Some(1)),
-        Shape::RowsAffected => quote!(|v| ::core::option::Option::Some(*v)),
-        Shape::Unit | Shape::Stream(_) => quote!(|_| ::core::option::Option::None),
+    let runner = |name: &str| {
+        let f = format_ident!("{}", name);
+        quote!(::tenantry::__private::#f)
     };
-    let connect = match guard(m) {
-        Guard::Unscoped => quote!(::tenantry::UnscopedGuard::connection(unscoped, &self.db)),
-        _ => quote!(::tenantry::ReadGuard::connection(scope, &self.db)),
+    // The decoder with the row type's span: a type that does not decode is reported there.
+    let decoder = |row: &Row| {
+        let ty = &row.ty;
+        let span = syn::spanned::Spanned::span(ty);
+        if row.scalar {
+            quote_spanned!(span=> ::tenantry::__private::from_column::<#db, #ty>)
+        } else {
+            quote_spanned!(span=> ::tenantry::__private::from_row::<#db, #ty>)
+        }
+    };
+    let run = match shape {
+        Shape::Many(row) => (runner("fetch_all"), Some(decoder(row))),
+        Shape::Optional(row) => (runner("fetch_optional"), Some(decoder(row))),
+        // At most one row: read it as `fetch_one` would, no second poll for a second row.
+        Shape::One(row) if m.at_most_one_row => (runner("fetch_single"), Some(decoder(row))),
+        Shape::One(row) => (runner("fetch_one"), Some(decoder(row))),
+        Shape::Stream(row) => (runner("stream"), Some(decoder(row))),
+        Shape::RowsAffected => (runner("rows_affected"), None),
+        Shape::Unit => (runner("execute"), None),
+    };
+    let call = match run {
+        (f, Some(d)) => quote!(#f(&self.db, &METHOD, __view, __query, #d)),
+        (f, None) => quote!(#f::<#db>(&self.db, &METHOD, __view, __query)),
     };
     quote! {
         #method
-        async move {
-            let __call = match ::tenantry::__private::quiet(&self.db, &METHOD) {
-                ::core::option::Option::Some(__call) => __call,
-                ::core::option::Option::None => ::tenantry::__private::begin(&self.db, &METHOD, #subject).await?,
-            };
-            let __shown = #shown;
-            let __result: ::tenantry::Result<_> = async {
-                let mut __conn = #connect.await.map_err(#failed)?;
-                let __query = #query;
-                #run
-            }
-            .await;
-            __call.end(__result, #rows)
-        }
+        let __view = #view;
+        #query
+        #call
     }
+}
+
+/// The statement with its arguments bound, as one block.
+fn statement(m: &Method, rewritten: &Rewritten, db: &TokenStream) -> TokenStream {
+    let sql = &rewritten.sql;
+    let binds = binds(m, rewritten);
+    quote! {{
+        let __query = ::tenantry::__private::sqlx::query::<#db>(#sql);
+        #(#binds)*
+        __query
+    }}
 }
 
 fn method_static(repo: &Repo, m: &Method) -> TokenStream {
@@ -276,76 +329,20 @@ fn method_static(repo: &Repo, m: &Method) -> TokenStream {
     }
 }
 
-/// Who the call is for, as policies and audit see it (built only when someone looks).
-fn subject(m: &Method) -> TokenStream {
-    match guard(m) {
-        Guard::Unscoped => quote!(::tenantry::__private::Subject::Unscoped),
-        _ => quote!(::tenantry::ReadGuard::subject(scope)),
-    }
-}
-
-/// How errors show the tenant(s).
-fn shown(m: &Method) -> TokenStream {
-    match guard(m) {
-        Guard::Unscoped => {
-            quote!(&::tenantry::__private::UNSCOPED as &(dyn ::core::fmt::Display + ::core::marker::Sync))
-        }
-        _ => quote!(::tenantry::ReadGuard::shown(scope)),
-    }
-}
-
-/// The statement with every argument bound. A method that accepts a `ScopeSet` picks
-/// the statement's set form when the guard holds several tenants.
-fn bound_query(m: &Method, query_fn: &TokenStream, one: &Rewritten, set: Option<&Rewritten>) -> TokenStream {
-    let tenant = match guard(m) {
-        Guard::Unscoped => quote!(::core::unreachable!()),
-        _ => quote!(::tenantry::ScopeGuard::tenant(scope)),
-    };
-    let one_sql = &one.sql;
-    let one_binds = binds(m, one);
-    match (guard(m), set) {
-        (Guard::Read, Some(set)) => {
-            let set_sql = &set.sql;
-            let set_binds = binds(m, set);
-            quote! {
-                match ::tenantry::ReadGuard::tenants(scope) {
-                    ::tenantry::__private::Tenants::One(__tenant) => #query_fn(#one_sql) #(#one_binds)*,
-                    ::tenantry::__private::Tenants::Set(__tenant) => #query_fn(#set_sql) #(#set_binds)*,
-                }
-            }
-        }
-        _ => {
-            let uses_tenant = one.binds.iter().any(|b| b == TENANT_PLACEHOLDER);
-            if uses_tenant {
-                quote! {{
-                    let __tenant = #tenant;
-                    #query_fn(#one_sql) #(#one_binds)*
-                }}
-            } else {
-                quote!(#query_fn(#one_sql) #(#one_binds)*)
-            }
-        }
-    }
-}
-
-/// `.bind(..)` for each placeholder in order; `:tenant` binds `__tenant`.
+/// `let __query = ..bind(..);` for each placeholder in order; `:tenant` binds the guard's
+/// tenant, an argument binds with its own span (a type that cannot bind is reported there).
 fn binds<'m>(m: &'m Method, rewritten: &'m Rewritten) -> impl Iterator<Item = TokenStream> + 'm {
     rewritten.binds.iter().map(move |b| {
         if b == TENANT_PLACEHOLDER {
-            quote!(.bind(__tenant))
+            quote!(let __query = __query.bind(__view.tenant());)
         } else {
-            let arg = m.args.iter().find(|a| a.ident == b).map(|a| a.ident.clone());
-            let arg = arg.unwrap_or_else(|| format_ident!("{}", b, span = Span::call_site()));
-            quote!(.bind(&#arg))
+            let arg = m.args.iter().find(|a| a.ident == b);
+            let ident =
+                arg.map(|a| a.ident.clone()).unwrap_or_else(|| format_ident!("{}", b, span = Span::call_site()));
+            // `&` with the argument's span too, so that the expression is the argument's.
+            let span = ident.span();
+            let (bind, borrow) = (quote_spanned!(span=> ::tenantry::__private::bind), quote_spanned!(span=> &));
+            quote!(let __query = #bind(__query, #borrow #ident);)
         }
     })
-}
-
-fn row_query(row: &Row, db: &TokenStream) -> TokenStream {
-    let ty = &row.ty;
-    if row.scalar {
-        quote!(::tenantry::__private::sqlx::query_scalar::<#db, #ty>)
-    } else {
-        quote!(::tenantry::__private::sqlx::query_as::<#db, #ty>)
-    }
 }

@@ -21,6 +21,8 @@ pub struct Method {
     pub ident: Ident,
     pub sql: Option<LitStr>,
     pub unscoped: Option<LitStr>,
+    /// `#[scalar]`: rows decode from their single column.
+    pub scalar: Option<proc_macro2::Span>,
     pub args: Vec<Arg>,
     pub output: Type,
     pub shape: Option<Shape>,
@@ -88,6 +90,7 @@ impl Method {
         let mut errors: Vec<syn::Error> = Vec::new();
         let mut sql = None;
         let mut unscoped = None;
+        let mut scalar = None;
         let mut attrs = Vec::new();
         for attr in f.attrs {
             if attr.path().is_ident("sql") {
@@ -100,6 +103,14 @@ impl Method {
                         attr.span(),
                         format!("`{name}`: write the statement as one string literal: `#[sql(\"SELECT ...\")]`"),
                     )),
+                }
+            } else if attr.path().is_ident("scalar") {
+                match &attr.meta {
+                    syn::Meta::Path(_) if scalar.is_none() => scalar = Some(attr.span()),
+                    syn::Meta::Path(_) => {
+                        errors.push(syn::Error::new(attr.span(), format!("`{name}` has two `#[scalar]` attributes")))
+                    }
+                    _ => errors.push(syn::Error::new(attr.span(), format!("`{name}`: `#[scalar]` takes no arguments"))),
                 }
             } else if attr.path().is_ident("unscoped") {
                 let mut reason = None;
@@ -140,7 +151,8 @@ impl Method {
                 format!("`{name}` has a body: tenantry generates it from `#[sql]`, so declare the method with `;`"),
             ));
         }
-        let streams = matches!(&f.sig.output, ReturnType::Type(_, t) if matches!(Shape::of(t), Some(Shape::Stream(_))));
+        let streams =
+            matches!(&f.sig.output, ReturnType::Type(_, t) if matches!(Shape::of(t, false), Some(Shape::Stream(_))));
         if streams && f.sig.asyncness.is_some() {
             errors.push(syn::Error::new(
                 f.sig.fn_token.span,
@@ -156,7 +168,7 @@ impl Method {
         if !f.sig.generics.params.is_empty() || f.sig.generics.where_clause.is_some() {
             errors.push(syn::Error::new(
                 f.sig.generics.span(),
-                format!("`{name}` cannot be generic: tenantry adds the guard's type parameter itself"),
+                format!("`{name}` cannot be generic: a repository trait is object-safe (`dyn {trait_ident}`), and the guard is a `&dyn` argument tenantry adds"),
             ));
         }
         let mut args = Vec::new();
@@ -198,6 +210,7 @@ impl Method {
             ident: f.sig.ident,
             sql,
             unscoped,
+            scalar,
             args,
             output,
             shape: None,

@@ -21,59 +21,36 @@ pub enum Shape {
 /// How a row decodes.
 pub struct Row {
     pub ty: Type,
-    /// A single-column value (`i64`, `String`, ...) rather than a `FromRow` struct.
+    /// A single column's value (`i64`, `String`, a `sqlx::Type` newtype with `#[scalar]`)
+    /// rather than a `FromRow` struct.
     pub scalar: bool,
 }
 
-/// Types decoded from one column. Anything else is taken as `sqlx::FromRow`.
-const SCALARS: &[&str] = &[
-    "i8",
-    "i16",
-    "i32",
-    "i64",
-    "u8",
-    "u16",
-    "u32",
-    "u64",
-    "f32",
-    "f64",
-    "bool",
-    "String",
-    "Uuid",
-    "Decimal",
-    "BigDecimal",
-    "NaiveDate",
-    "NaiveDateTime",
-    "NaiveTime",
-    "DateTime",
-    "OffsetDateTime",
-    "PrimitiveDateTime",
-    "Date",
-    "Time",
-    "JsonValue",
-    "Value",
-    "IpAddr",
-    "IpNetwork",
-    "TenantId",
-];
+/// Types that are a column's value whatever the method says: the primitives and `String`,
+/// which sqlx never implements `FromRow` for (nor can a user: both are foreign). Any other
+/// type is a `FromRow` row unless the method is marked `#[scalar]`; the name of a type
+/// is never taken to mean a library's type (a user's own `Date` is a row).
+const PRIMITIVES: &[&str] = &["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64", "bool", "String"];
 
 impl Shape {
-    /// Reads `Result<X>`; `None` when the type is not a `Result`.
-    pub fn of(output: &Type) -> Option<Shape> {
+    /// Reads `Result<X>`; `None` when the type is not a `Result`. `scalar`: the method
+    /// is marked `#[scalar]`.
+    pub fn of(output: &Type, scalar: bool) -> Option<Shape> {
+        let row = |t: &Type| Row::of(t, scalar);
         if let Some(t) = generic_of(output, "RowStream") {
-            return Some(Shape::Stream(Row::of(t)));
+            return Some(Shape::Stream(row(t)));
         }
         let payload = generic_of(output, "Result")?;
         Some(if let Some(t) = generic_of(payload, "Vec") {
-            Shape::Many(Row::of(t))
+            Shape::Many(row(t))
         } else if let Some(t) = generic_of(payload, "Option") {
-            Shape::Optional(Row::of(t))
+            Shape::Optional(row(t))
         } else if is_named(payload, "u64") {
             Shape::RowsAffected
         } else if matches!(payload, Type::Tuple(t) if t.elems.is_empty()) {
             Shape::Unit
         } else {
-            Shape::One(Row::of(payload))
+            Shape::One(row(payload))
         })
     }
 
@@ -94,15 +71,11 @@ impl Shape {
 }
 
 impl Row {
-    fn of(ty: &Type) -> Row {
-        let scalar = match ty {
-            Type::Path(p) => p.path.segments.last().is_some_and(|s| {
-                SCALARS.contains(&s.ident.to_string().as_str())
-                    || (s.ident == "Vec" && generic_of(ty, "Vec").is_some_and(|t| is_named(t, "u8")))
-            }),
-            _ => false,
-        };
-        Row { ty: ty.clone(), scalar }
+    fn of(ty: &Type, scalar: bool) -> Row {
+        let primitive = PRIMITIVES.iter().any(|p| is_named(ty, p))
+            || generic_of(ty, "Vec").is_some_and(|t| is_named(t, "u8"))
+            || generic_of(ty, "Option").is_some_and(|t| Row::of(t, false).scalar);
+        Row { ty: ty.clone(), scalar: scalar || primitive }
     }
 }
 

@@ -99,7 +99,18 @@ fn method(trait_name: &str, options: &crate::options::Options, m: &mut Method, e
     let (_, first) = &analyses[0];
     m.writes = analyses.iter().any(|(_, a)| a.writes);
     m.at_most_one_row = analyses.iter().all(|(_, a)| a.at_most_one_row);
-    let shape = Shape::of(&m.output);
+    let shape = Shape::of(&m.output, m.scalar.is_some());
+    if let (Some(span), Some(s)) = (m.scalar, &shape)
+        && !s.reads_rows()
+    {
+        errors.push(syn::Error::new(
+            span,
+            format!(
+                "`{name}` returns {}, not rows: `#[scalar]` applies to a method that returns a column's values",
+                s.describe()
+            ),
+        ));
+    }
     match &shape {
         None => errors.push(syn::Error::new_spanned(
             &m.output,

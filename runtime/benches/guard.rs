@@ -51,7 +51,7 @@ fn now<F: Future>(f: F) -> F::Output {
 fn call(db: &Db<Sqlite>, scope: &Scope) -> tenantry::Result<u64> {
     let call = match quiet(db, &METHOD) {
         Some(call) => call,
-        None => now(begin(db, &METHOD, ReadGuard::<Sqlite>::subject(scope)))?,
+        None => now(begin(db, &METHOD, ReadGuard::view(scope).subject()))?,
     };
     call.end(Ok(1_u64), |v| Some(*v))
 }

@@ -38,6 +38,7 @@
 //! See the README for the rules, the compile errors and the supported SQL.
 
 pub mod audit;
+mod backend;
 #[cfg(feature = "claims")]
 mod claim;
 mod db;
@@ -49,6 +50,7 @@ mod tenant;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tx;
+mod types;
 #[cfg(feature = "axum")]
 pub mod web;
 
@@ -62,18 +64,73 @@ pub use db::{Db, DbBuilder};
 pub use error::{ClaimRefusal, Error, ForeignTransaction, Result};
 pub use guard::{ReadGuard, Scope, ScopeGuard, Unscoped, UnscopedGuard};
 pub use set::ScopeSet;
-pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey};
+pub use tenant::{InvalidTenantId, KeyKind, KeyValue, MAX_TENANT_ID_LEN, TenantId, TenantKey};
 pub use tenantry_macros::tenant_repository;
 pub use tx::ScopedTx;
+pub use types::{Bindable, ColumnType, RowType};
 
 /// The rows of a streamed read, decoded one at a time: declare a method
 /// `fn name(&self, ...) -> tenantry::RowStream<'_, T>;` for reads too large to collect.
 pub type RowStream<'a, T> = futures_core::stream::BoxStream<'a, Result<T>>;
 
-/// The interface every generated repository trait extends: which sqlx backend it runs on.
+/// The future a repository method returns: boxed, so that a repository trait is
+/// object-safe (`Arc<dyn Invoices + Send + Sync>`), and `Send`, so that it can be spawned.
 ///
-/// A hand-written fake of a repository trait (for tests) implements this too.
-pub trait Repository {
-    /// The sqlx database, e.g. `sqlx::Sqlite`.
-    type Backend: sqlx::Database;
+/// A hand-written implementation (a fake for tests) returns `Box::pin(async move { .. })`.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+// Generated impls of a backend whose feature is off fail here, once per trait and backend,
+// with the fix; otherwise the tokens pass through.
+#[cfg(feature = "sqlite")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_sqlite {
+    ($($tokens:tt)*) => { $($tokens)* };
+}
+
+#[cfg(not(feature = "sqlite"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_sqlite {
+    ($($tokens:tt)*) => {
+        ::core::compile_error!(
+            "this repository runs on sqlite (`backends(sqlite)`), but tenantry's `sqlite` feature is off: enable it, e.g. `tenantry = { version = \"0.1\", features = [\"sqlite\"] }`"
+        );
+    };
+}
+
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_postgres {
+    ($($tokens:tt)*) => { $($tokens)* };
+}
+
+#[cfg(not(feature = "postgres"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_postgres {
+    ($($tokens:tt)*) => {
+        ::core::compile_error!(
+            "this repository runs on postgres (`backends(postgres)`), but tenantry's `postgres` feature is off: enable it, e.g. `tenantry = { version = \"0.1\", features = [\"postgres\"] }`"
+        );
+    };
+}
+
+#[cfg(feature = "mysql")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_mysql {
+    ($($tokens:tt)*) => { $($tokens)* };
+}
+
+#[cfg(not(feature = "mysql"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_mysql {
+    ($($tokens:tt)*) => {
+        ::core::compile_error!(
+            "this repository runs on mysql (`backends(mysql)`), but tenantry's `mysql` feature is off: enable it, e.g. `tenantry = { version = \"0.1\", features = [\"mysql\"] }`"
+        );
+    };
 }

@@ -1,4 +1,10 @@
 //! What generated code needs; not a public API.
+//!
+//! A generated method builds its statement and binds its arguments in place (binding
+//! encodes at once, so nothing borrows the arguments afterwards), then hands the query to
+//! one of the runners here. The runners are generic over the backend and the row type
+//! only: the policy, audit, connection, error wording and the `Send` future are checked
+//! once, in this crate, instead of once per method in the user's.
 
 use std::fmt::Display;
 use std::time::Instant;
@@ -6,11 +12,17 @@ use std::time::Instant;
 pub use futures_core;
 pub use futures_util;
 pub use sqlx;
+use sqlx::{Database, Executor, IntoArguments};
 
 use crate::audit::AuditKind;
-pub use crate::guard::{Conn, Subject, Tenants};
+pub use crate::backend::Backend;
+pub use crate::guard::{Subject, TenantBind, View};
+use crate::guard::{UNSCOPED, connection};
 use crate::policy::{Access, Action, Verdict};
-use crate::{Db, Error, Result};
+use crate::{Bindable, BoxFuture, ColumnType, Db, Error, Result, RowStream, RowType};
+
+/// A statement with its arguments bound, before it runs.
+pub type RawQuery<DB> = sqlx::query::Query<'static, DB, <DB as Database>::Arguments>;
 
 /// What generated code knows of a method, for errors and audit.
 #[derive(Debug)]
@@ -28,9 +40,6 @@ pub struct Method {
 pub fn failed<T: Display + ?Sized>(m: &'static Method, tenant: &T, source: sqlx::Error) -> Error {
     Error::Query { repository: m.repository, method: m.name, tenant: tenant.to_string(), source }
 }
-
-/// The tenant display for unscoped methods.
-pub const UNSCOPED: &str = "unscoped";
 
 /// One repository call in flight: the policy has allowed it; its span and clock run
 /// only when someone listens (a `tracing` subscriber or an audit sink), so a plain `Db`
@@ -168,67 +177,248 @@ pub fn not_found<T: Display + ?Sized>(m: &'static Method, tenant: &T) -> Error {
     Error::NotFound { repository: m.repository, method: m.name, tenant: tenant.to_string() }
 }
 
-/// The single row of a stream, or `NotFound`/`TooManyRows`.
-pub async fn exactly_one<O, T: Display + ?Sized>(
-    m: &'static Method,
-    tenant: &T,
-    mut rows: futures_core::stream::BoxStream<'_, std::result::Result<O, sqlx::Error>>,
-) -> Result<O> {
-    use futures_util::TryStreamExt;
-    let first = rows.try_next().await.map_err(|e| failed(m, tenant, e))?;
-    let Some(first) = first else { return Err(not_found(m, tenant)) };
-    match rows.try_next().await.map_err(|e| failed(m, tenant, e))? {
-        None => Ok(first),
-        Some(_) => Err(Error::TooManyRows { repository: m.repository, method: m.name, tenant: tenant.to_string() }),
-    }
+/// How a row decodes into what a method returns: [`from_row`] or [`from_column`]. A plain
+/// function, so that a type that does not decode is one error, where the method names it.
+pub type Decode<DB, T> = fn(&<DB as Database>::Row) -> std::result::Result<T, sqlx::Error>;
+
+/// Decodes a row as `T: sqlx::FromRow`.
+#[inline]
+pub fn from_row<DB: Database, T: RowType<DB>>(row: &DB::Row) -> std::result::Result<T, sqlx::Error> {
+    T::from_row(row)
 }
 
-/// Decodes a streamed read into `T: FromRow`, naming the method in errors.
-pub fn rows_as<'a, DB, T>(
-    m: &'static Method,
-    tenant: &'a (dyn Display + Sync),
-    rows: crate::guard::RawRows<'a, DB>,
-) -> crate::RowStream<'a, T>
+/// Decodes a row's single column as `T: sqlx::Decode + sqlx::Type`.
+#[inline]
+pub fn from_column<DB: Database, T: ColumnType<DB>>(row: &DB::Row) -> std::result::Result<T, sqlx::Error>
 where
-    DB: sqlx::Database,
-    T: for<'r> sqlx::FromRow<'r, DB::Row> + Send + 'a,
-{
-    use futures_util::StreamExt;
-    Box::pin(rows.map(move |row| row.and_then(|row| T::from_row(&row)).map_err(|e| failed(m, tenant, e))))
-}
-
-/// Decodes a streamed read of one column into `T`.
-pub fn rows_scalar<'a, DB, T>(
-    m: &'static Method,
-    tenant: &'a (dyn Display + Sync),
-    rows: crate::guard::RawRows<'a, DB>,
-) -> crate::RowStream<'a, T>
-where
-    DB: sqlx::Database,
-    T: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + 'a,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
-    use futures_util::StreamExt;
-    use sqlx::Row;
-    Box::pin(rows.map(move |row| row.and_then(|row| row.try_get::<T, usize>(0)).map_err(|e| failed(m, tenant, e))))
+    sqlx::Row::try_get::<T, usize>(row, 0)
 }
 
-/// Runs the policy when the stream is first polled, then yields the rows `make` opens.
-pub fn guarded_stream<'a, DB, T>(
+/// Binds one argument (by reference: it is encoded at once).
+#[inline]
+pub fn bind<'q, DB: Database, T: Bindable<'q, DB>>(query: RawQuery<DB>, value: &T) -> RawQuery<DB> {
+    query.bind(value)
+}
+
+/// The frame of every call: the policy (unless nobody listens), the connection, the
+/// statement, the error wording, the audit; boxed here, so that its `Send` is proved once.
+macro_rules! call {
+    ($db:ident, $m:ident, $view:ident, |$conn:ident, $shown:ident| $run:expr, $rows:expr) => {
+        Box::pin(async move {
+            let call = match quiet($db, $m) {
+                Some(call) => call,
+                None => begin($db, $m, $view.subject()).await?,
+            };
+            let $shown = $view.shown();
+            let result: Result<_> = async {
+                let mut $conn = connection($db, $view.tx).await.map_err(|e| failed($m, $shown, e))?;
+                $run
+            }
+            .await;
+            call.end(result, $rows)
+        })
+    };
+}
+
+/// `Vec<T>`: every row.
+pub fn fetch_all<'a, DB, T>(
     db: &'a Db<DB>,
     m: &'static Method,
-    subject: Subject<'a>,
-    make: impl FnOnce() -> crate::RowStream<'a, T> + Send + 'a,
-) -> crate::RowStream<'a, T>
+    view: View<'a>,
+    query: RawQuery<DB>,
+    decode: Decode<DB, T>,
+) -> BoxFuture<'a, Result<Vec<T>>>
 where
-    DB: sqlx::Database,
+    DB: Backend,
     T: Send + 'a,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
 {
-    use futures_util::{StreamExt, stream};
+    use futures_util::TryStreamExt;
+    call!(
+        db,
+        m,
+        view,
+        |conn, shown| query
+            .fetch(&mut *conn)
+            .and_then(|row| std::future::ready(decode(&row)))
+            .try_collect()
+            .await
+            .map_err(|e| failed(m, shown, e)),
+        |v: &Vec<_>| Some(v.len() as u64)
+    )
+}
+
+/// `Option<T>`: zero or one row.
+pub fn fetch_optional<'a, DB, T>(
+    db: &'a Db<DB>,
+    m: &'static Method,
+    view: View<'a>,
+    query: RawQuery<DB>,
+    decode: Decode<DB, T>,
+) -> BoxFuture<'a, Result<Option<T>>>
+where
+    DB: Backend,
+    T: Send + 'a,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+{
+    call!(
+        db,
+        m,
+        view,
+        |conn, shown| {
+            let row = query.fetch_optional(&mut *conn).await.map_err(|e| failed(m, shown, e))?;
+            row.map(|row| decode(&row)).transpose().map_err(|e| failed(m, shown, e))
+        },
+        |v: &Option<_>| Some(v.is_some() as u64)
+    )
+}
+
+/// `T` of a statement that returns at most one row (a single-row `INSERT ... RETURNING`,
+/// an aggregate): read as `fetch_one` would, with no second poll; none is `NotFound`.
+pub fn fetch_single<'a, DB, T>(
+    db: &'a Db<DB>,
+    m: &'static Method,
+    view: View<'a>,
+    query: RawQuery<DB>,
+    decode: Decode<DB, T>,
+) -> BoxFuture<'a, Result<T>>
+where
+    DB: Backend,
+    T: Send + 'a,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+{
+    call!(
+        db,
+        m,
+        view,
+        |conn, shown| {
+            let row = query.fetch_optional(&mut *conn).await.map_err(|e| failed(m, shown, e))?;
+            let row = row.ok_or_else(|| not_found(m, shown))?;
+            decode(&row).map_err(|e| failed(m, shown, e))
+        },
+        |_| Some(1)
+    )
+}
+
+/// `T`: exactly one row, else `NotFound` or `TooManyRows`.
+pub fn fetch_one<'a, DB, T>(
+    db: &'a Db<DB>,
+    m: &'static Method,
+    view: View<'a>,
+    query: RawQuery<DB>,
+    decode: Decode<DB, T>,
+) -> BoxFuture<'a, Result<T>>
+where
+    DB: Backend,
+    T: Send + 'a,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+{
+    use futures_util::TryStreamExt;
+    call!(
+        db,
+        m,
+        view,
+        |conn, shown| {
+            let mut rows = query.fetch(&mut *conn);
+            let first = rows.try_next().await.map_err(|e| failed(m, shown, e))?;
+            let Some(first) = first else { return Err(not_found(m, shown)) };
+            match rows.try_next().await.map_err(|e| failed(m, shown, e))? {
+                None => decode(&first).map_err(|e| failed(m, shown, e)),
+                Some(_) => {
+                    Err(Error::TooManyRows { repository: m.repository, method: m.name, tenant: shown.to_string() })
+                }
+            }
+        },
+        |_| Some(1)
+    )
+}
+
+/// `u64`: the rows the statement affected.
+pub fn rows_affected<'a, DB>(
+    db: &'a Db<DB>,
+    m: &'static Method,
+    view: View<'a>,
+    query: RawQuery<DB>,
+) -> BoxFuture<'a, Result<u64>>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+{
+    call!(
+        db,
+        m,
+        view,
+        |conn, shown| query.execute(&mut *conn).await.map(|r| DB::rows_affected(&r)).map_err(|e| failed(m, shown, e)),
+        |v: &u64| Some(*v)
+    )
+}
+
+/// `()`: runs the statement.
+pub fn execute<'a, DB>(
+    db: &'a Db<DB>,
+    m: &'static Method,
+    view: View<'a>,
+    query: RawQuery<DB>,
+) -> BoxFuture<'a, Result<()>>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+{
+    call!(
+        db,
+        m,
+        view,
+        |conn, shown| query.execute(&mut *conn).await.map(|_| ()).map_err(|e| failed(m, shown, e)),
+        |_| None
+    )
+}
+
+/// `RowStream<'_, T>`: rows decoded one at a time. The policy runs when the stream is
+/// first polled; inside a transaction the rows are fetched whole (they would borrow the
+/// locked connection).
+pub fn stream<'a, DB, T>(
+    db: &'a Db<DB>,
+    m: &'static Method,
+    view: View<'a>,
+    query: RawQuery<DB>,
+    decode: Decode<DB, T>,
+) -> RowStream<'a, T>
+where
+    DB: Backend,
+    T: Send + 'a,
+    T: 'a,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+{
+    use futures_util::{StreamExt, TryStreamExt, stream};
+    let shown = view.shown();
+    let decode = move |row: std::result::Result<DB::Row, sqlx::Error>| {
+        row.and_then(|row| decode(&row)).map_err(|e| failed(m, shown, e))
+    };
     // The stream's rows are not counted; its opening is audited like a call.
     let start = async move {
-        let call = begin(db, m, subject).await?;
-        let rows = make();
+        let call = begin(db, m, view.subject()).await?;
+        let rows: RowStream<'a, T> = match view.tx {
+            None => Box::pin(query.fetch(db.pool()).map(decode)),
+            Some(_) => {
+                let all = async move {
+                    let mut conn = connection(db, view.tx).await?;
+                    query.fetch(&mut *conn).try_collect::<Vec<_>>().await
+                };
+                Box::pin(stream::once(all).flat_map(move |outcome| match outcome {
+                    Ok(rows) => stream::iter(rows.into_iter().map(Ok)).map(decode).left_stream(),
+                    Err(e) => stream::iter([Err(failed(m, shown, e))]).right_stream(),
+                }))
+            }
+        };
         call.end(Ok(()), |_| None)?;
         Ok(rows)
     };

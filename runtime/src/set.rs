@@ -5,15 +5,14 @@
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")), allow(unused_imports, dead_code))]
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 
 use sqlx::Database;
 
 use crate::audit::AuditKind;
-use crate::guard::{Conn, RawQuery, RawRows, ReadGuard, Subject, Tenants, sealed};
+use crate::guard::{ReadGuard, View, Who, sealed};
 use crate::policy::{Access, Action, Verdict};
-use crate::{Db, Error, Result, TenantId, TenantKey};
+use crate::{Db, Error, KeyKind, KeyValue, Result, TenantId, TenantKey};
 
 /// A read-only guard for several tenants, made by [`Db::scope_set`]; every tenant in it
 /// passed the policy.
@@ -28,54 +27,84 @@ use crate::{Db, Error, Result, TenantId, TenantKey};
 /// columns; UUID keys stored as bytes are matched by sets on PostgreSQL only.
 #[derive(Clone)]
 pub struct ScopeSet<K: TenantKey = TenantId> {
-    inner: Arc<Inner<K>>,
+    inner: Arc<(Vec<K>, SetInner)>,
 }
 
-struct Inner<K> {
-    tenants: Vec<K>,
-    keys: Vec<String>,
-    shown: String,
+/// The set as every backend binds it, apart from the key type.
+#[doc(hidden)]
+pub struct SetInner {
+    pub(crate) keys: Vec<String>,
+    pub(crate) shown: String,
     /// The set as SQLite binds it.
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-    json: String,
+    pub(crate) json: String,
     /// The set as MySQL binds it.
     #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
-    csv: String,
+    pub(crate) csv: String,
+    /// The set as PostgreSQL binds it: an array of the key's type.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) array: KeyArray,
+}
+
+/// The keys of a set as one typed array (empty sets included: `ANY($1)` needs the
+/// column's element type either way).
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) enum KeyArray {
+    Text(Vec<String>),
+    I64(Vec<i64>),
+    I32(Vec<i32>),
+    #[cfg(feature = "uuid")]
+    Uuid(Vec<uuid::Uuid>),
 }
 
 impl<K: TenantKey> ScopeSet<K> {
     pub(crate) fn new(tenants: Vec<K>) -> Self {
         let keys: Vec<String> = tenants.iter().map(|t| t.key_str().into_owned()).collect();
-        let json_items: Vec<String> =
-            keys.iter()
-                .map(|k| {
-                    if K::NUMERIC { k.clone() } else { format!("\"{}\"", k.replace('\\', "\\\\").replace('"', "\\\"")) }
-                })
-                .collect();
-        let inner = Inner {
+        let numeric = matches!(K::KIND, KeyKind::I64 | KeyKind::I32);
+        let json_items: Vec<String> = keys
+            .iter()
+            .map(|k| if numeric { k.clone() } else { format!("\"{}\"", k.replace('\\', "\\\\").replace('"', "\\\"")) })
+            .collect();
+        // A key whose value is not of its type's kind is left out: the set then reads
+        // less, never another tenant.
+        let values = || tenants.iter().map(TenantKey::key_value);
+        let array = match K::KIND {
+            KeyKind::Text => KeyArray::Text(keys.clone()),
+            KeyKind::I64 => {
+                KeyArray::I64(values().filter_map(|v| if let KeyValue::I64(i) = v { Some(i) } else { None }).collect())
+            }
+            KeyKind::I32 => {
+                KeyArray::I32(values().filter_map(|v| if let KeyValue::I32(i) = v { Some(i) } else { None }).collect())
+            }
+            #[cfg(feature = "uuid")]
+            KeyKind::Uuid => KeyArray::Uuid(
+                values().filter_map(|v| if let KeyValue::Uuid(u) = v { Some(u) } else { None }).collect(),
+            ),
+        };
+        let inner = SetInner {
             shown: keys.join(","),
             json: format!("[{}]", json_items.join(",")),
             csv: keys.join(","),
             keys,
-            tenants,
+            array,
         };
-        ScopeSet { inner: Arc::new(inner) }
+        ScopeSet { inner: Arc::new((tenants, inner)) }
     }
 
     /// The tenants of the set.
     pub fn tenants(&self) -> &[K] {
-        &self.inner.tenants
+        &self.inner.0
     }
 
     /// Whether the set holds no tenant (it then reads nothing).
     pub fn is_empty(&self) -> bool {
-        self.inner.tenants.is_empty()
+        self.inner.0.is_empty()
     }
 }
 
 impl<K: TenantKey> fmt::Debug for ScopeSet<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ScopeSet").field("tenants", &self.inner.tenants).finish()
+        f.debug_struct("ScopeSet").field("tenants", &self.inner.0).finish()
     }
 }
 
@@ -106,54 +135,14 @@ impl<DB: Database> Db<DB> {
 
 impl<K: TenantKey> sealed::Sealed for ScopeSet<K> {}
 
-/// One `ReadGuard` impl per backend: they differ only in how the set binds.
-macro_rules! set_guard {
-    ($feature:literal, $db:ty, $set:ty, |$this:ident| $bind:expr, $($bound:tt)*) => {
-        #[cfg(feature = $feature)]
-        #[diagnostic::do_not_recommend]
-        impl<K> ReadGuard<$db> for ScopeSet<K>
-        where
-            K: TenantKey + for<'q> sqlx::Encode<'q, $db> + sqlx::Type<$db>,
-            $($bound)*
-        {
-            type Tenant = K;
-            type Set = $set;
+#[diagnostic::do_not_recommend]
+impl<K: TenantKey> ReadGuard for ScopeSet<K> {
+    fn admits(&self, tenant: &str) -> bool {
+        self.inner.1.keys.iter().any(|k| k == tenant)
+    }
 
-            fn admits(&self, tenant: &str) -> bool {
-                self.inner.keys.iter().any(|k| k == tenant)
-            }
-
-            fn tenants(&self) -> Tenants<'_, K, $set> {
-                let $this = &*self.inner;
-                Tenants::Set($bind)
-            }
-
-            fn subject(&self) -> Subject<'_> {
-                Subject::Set(&self.inner.keys)
-            }
-
-            fn shown(&self) -> &(dyn fmt::Display + Sync) {
-                &self.inner.shown
-            }
-
-            fn connection<'c>(
-                &'c self,
-                db: &'c Db<$db>,
-            ) -> impl Future<Output = std::result::Result<Conn<'c, $db>, sqlx::Error>> + Send {
-                let acquire = Box::pin(db.pool().acquire());
-                async move { Ok(Conn::Pooled(acquire.await?)) }
-            }
-
-            fn fetch<'a>(&'a self, db: &'a Db<$db>, query: RawQuery<'a, $db>) -> RawRows<'a, $db> {
-                query.fetch(db.pool())
-            }
-        }
-    };
+    #[inline]
+    fn view(&self) -> View<'_> {
+        View { who: Who::Set(&self.inner.1), tx: None }
+    }
 }
-
-// PostgreSQL binds the keys as an array: `tenant_id = ANY($1)`.
-set_guard!("postgres", sqlx::Postgres, Vec<K>, |s| &s.tenants, Vec<K>: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,);
-// SQLite reads a JSON array: `tenant_id IN (SELECT value FROM json_each(?))`.
-set_guard!("sqlite", sqlx::Sqlite, String, |s| &s.json,);
-// MySQL matches a comma-separated list: `FIND_IN_SET(tenant_id, ?)`; tenant ids hold no comma.
-set_guard!("mysql", sqlx::MySql, String, |s| &s.csv,);

@@ -178,35 +178,192 @@ impl sqlx::postgres::PgHasArrayType for TenantId {
 }
 
 /// A type that identifies tenants: [`TenantId`] for slugs, `i64`/`i32` for integer keys,
-/// `uuid::Uuid` with the `uuid` feature.
+/// `uuid::Uuid` with the `uuid` feature, or an application's own newtype over one of these.
 ///
-/// The key binds as the tenant column's SQL type; it must be cheap to clone. Policies and
-/// audit see it as text ([`TenantKey::key_str`]); job claims carry it as text and parse it
-/// back ([`TenantKey::parse_key`]).
+/// The key binds as the tenant column's SQL type ([`TenantKey::key_value`]); it must be
+/// cheap to clone. Policies and audit see it as text ([`TenantKey::key_str`]); job claims
+/// carry it as text and parse it back ([`TenantKey::parse_key`]).
+///
+/// ```
+/// use std::borrow::Cow;
+/// use tenantry::{KeyKind, KeyValue, TenantKey};
+///
+/// /// An organisation's id, stored as `BIGINT`.
+/// #[derive(Clone, Copy, Debug, PartialEq)]
+/// struct OrgId(i64);
+///
+/// impl std::fmt::Display for OrgId {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         self.0.fmt(f)
+///     }
+/// }
+///
+/// impl TenantKey for OrgId {
+///     const KIND: KeyKind = KeyKind::I64;
+///     fn key_str(&self) -> Cow<'_, str> {
+///         Cow::Owned(self.0.to_string())
+///     }
+///     fn parse_key(s: &str) -> Option<Self> {
+///         s.parse().ok().map(OrgId)
+///     }
+///     fn key_value(&self) -> KeyValue<'_> {
+///         KeyValue::I64(self.0)
+///     }
+/// }
+/// assert_eq!(OrgId(7).key_value().kind(), OrgId::KIND);
+/// ```
 pub trait TenantKey: Clone + fmt::Debug + fmt::Display + Send + Sync + 'static {
-    /// Whether the key is a number (so that a set of keys is written as JSON numbers).
-    const NUMERIC: bool = false;
+    /// How every key of this type binds; [`TenantKey::key_value`] returns this kind. A set
+    /// of tenants ([`ScopeSet`](crate::ScopeSet)) binds as an array of it on PostgreSQL,
+    /// also when it is empty.
+    const KIND: KeyKind;
 
     /// The key as text, for policies, audit and claims.
     fn key_str(&self) -> Cow<'_, str>;
 
     /// Parses a key written by [`TenantKey::key_str`]; `None` when it is not one.
     fn parse_key(s: &str) -> Option<Self>;
+
+    /// The key as the value generated statements bind to `:tenant`; of kind
+    /// [`TenantKey::KIND`] (a value of another kind is never matched by a tenant set).
+    fn key_value(&self) -> KeyValue<'_>;
+}
+
+/// The SQL type a [`TenantKey`] binds as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyKind {
+    /// Text (`TEXT`, `VARCHAR`).
+    Text,
+    /// A 64-bit integer (`BIGINT`).
+    I64,
+    /// A 32-bit integer (`INT`).
+    I32,
+    /// A UUID (feature `uuid`).
+    #[cfg(feature = "uuid")]
+    Uuid,
+}
+
+/// A tenant key as a bind value: what a generated statement binds to `:tenant`,
+/// whatever the key type of the guard it was called with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyValue<'a> {
+    /// Binds as text, like a `&str`.
+    Text(&'a str),
+    /// Binds like an `i64`.
+    I64(i64),
+    /// Binds like an `i32`.
+    I32(i32),
+    /// Binds like a `uuid::Uuid` (feature `uuid`).
+    #[cfg(feature = "uuid")]
+    Uuid(uuid::Uuid),
+}
+
+impl KeyValue<'_> {
+    /// The kind of the value.
+    pub fn kind(&self) -> KeyKind {
+        match self {
+            KeyValue::Text(_) => KeyKind::Text,
+            KeyValue::I64(_) => KeyKind::I64,
+            KeyValue::I32(_) => KeyKind::I32,
+            #[cfg(feature = "uuid")]
+            KeyValue::Uuid(_) => KeyKind::Uuid,
+        }
+    }
+}
+
+#[doc(hidden)]
+/// The UUID arm of [`KeyValue`]'s encoding, present only with the `uuid` feature, so that
+/// one `Encode` impl serves every backend with and without it.
+pub trait UuidEncode<'q, DB: sqlx::Database> {
+    /// Encodes the UUID.
+    #[cfg(feature = "uuid")]
+    fn encode_uuid(
+        v: &uuid::Uuid,
+        buf: &mut DB::ArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError>;
+    /// Its SQL type.
+    #[cfg(feature = "uuid")]
+    fn uuid_type() -> DB::TypeInfo;
+}
+
+#[cfg(feature = "uuid")]
+impl<'q, DB: sqlx::Database> UuidEncode<'q, DB> for ()
+where
+    uuid::Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    fn encode_uuid(
+        v: &uuid::Uuid,
+        buf: &mut DB::ArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <uuid::Uuid as sqlx::Encode<'q, DB>>::encode_by_ref(v, buf)
+    }
+    fn uuid_type() -> DB::TypeInfo {
+        <uuid::Uuid as sqlx::Type<DB>>::type_info()
+    }
+}
+
+#[cfg(not(feature = "uuid"))]
+impl<DB: sqlx::Database> UuidEncode<'_, DB> for () {}
+
+/// Declared as text; an integer or UUID value says its own type when it is bound
+/// (`Encode::produces`), as sqlx asks of every argument.
+impl<DB: sqlx::Database> sqlx::Type<DB> for KeyValue<'_>
+where
+    str: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <str as sqlx::Type<DB>>::type_info()
+    }
+}
+
+impl<'q, 'k, DB: sqlx::Database> sqlx::Encode<'q, DB> for KeyValue<'k>
+where
+    &'k str: sqlx::Encode<'q, DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i32: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    (): UuidEncode<'q, DB>,
+{
+    fn encode_by_ref(&self, buf: &mut DB::ArgumentBuffer) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        match self {
+            KeyValue::Text(s) => <&str as sqlx::Encode<'q, DB>>::encode(s, buf),
+            KeyValue::I64(v) => <i64 as sqlx::Encode<'q, DB>>::encode_by_ref(v, buf),
+            KeyValue::I32(v) => <i32 as sqlx::Encode<'q, DB>>::encode_by_ref(v, buf),
+            #[cfg(feature = "uuid")]
+            KeyValue::Uuid(v) => <() as UuidEncode<'q, DB>>::encode_uuid(v, buf),
+        }
+    }
+
+    fn produces(&self) -> Option<DB::TypeInfo> {
+        match self {
+            KeyValue::Text(_) => None,
+            KeyValue::I64(_) => Some(<i64 as sqlx::Type<DB>>::type_info()),
+            KeyValue::I32(_) => Some(<i32 as sqlx::Type<DB>>::type_info()),
+            #[cfg(feature = "uuid")]
+            KeyValue::Uuid(_) => Some(<() as UuidEncode<'q, DB>>::uuid_type()),
+        }
+    }
 }
 
 impl TenantKey for TenantId {
+    const KIND: KeyKind = KeyKind::Text;
+
     fn key_str(&self) -> Cow<'_, str> {
         Cow::Borrowed(self.as_str())
     }
     fn parse_key(s: &str) -> Option<Self> {
         TenantId::parse(s).ok()
     }
+    fn key_value(&self) -> KeyValue<'_> {
+        KeyValue::Text(self.as_str())
+    }
 }
 
 macro_rules! integer_keys {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $kind:ident),*) => {$(
         impl TenantKey for $t {
-            const NUMERIC: bool = true;
+            const KIND: KeyKind = KeyKind::$kind;
 
             fn key_str(&self) -> Cow<'_, str> {
                 Cow::Owned(self.to_string())
@@ -214,18 +371,26 @@ macro_rules! integer_keys {
             fn parse_key(s: &str) -> Option<Self> {
                 s.parse().ok()
             }
+            fn key_value(&self) -> KeyValue<'_> {
+                KeyValue::$kind(*self)
+            }
         }
     )*};
 }
-integer_keys!(i64, i32);
+integer_keys!(i64 => I64, i32 => I32);
 
 #[cfg(feature = "uuid")]
 impl TenantKey for uuid::Uuid {
+    const KIND: KeyKind = KeyKind::Uuid;
+
     fn key_str(&self) -> Cow<'_, str> {
         Cow::Owned(self.to_string())
     }
     fn parse_key(s: &str) -> Option<Self> {
         uuid::Uuid::parse_str(s).ok()
+    }
+    fn key_value(&self) -> KeyValue<'_> {
+        KeyValue::Uuid(*self)
     }
 }
 

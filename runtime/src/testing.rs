@@ -12,7 +12,7 @@
 //! let acme = testing::scope(TenantId::parse("acme")?);
 //! assert_eq!(acme.tenant().as_str(), "acme");
 //! let both = testing::scope_set([TenantId::parse("acme")?, TenantId::parse("globex")?]);
-//! assert!(ReadGuard::<sqlx::Sqlite>::admits(&both, "globex"));
+//! assert!(both.admits("globex"));
 //! let admin = testing::unscoped("the fake's own bookkeeping");
 //! assert_eq!(admin.reason(), "the fake's own bookkeeping");
 //! # Ok::<(), tenantry::InvalidTenantId>(())

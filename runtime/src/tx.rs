@@ -19,13 +19,19 @@ use crate::{Db, Result, TenantId, TenantKey};
 /// its first row is yielded.
 pub struct ScopedTx<DB: Database, K: TenantKey = TenantId> {
     tenant: K,
+    pub(crate) state: TxState<DB>,
+}
+
+/// The transaction and the `Db` that began it, apart from the tenant's key type: a
+/// repository method finds it behind the guard it was given, whatever that guard's key.
+pub(crate) struct TxState<DB: Database> {
     pub(crate) tx: Option<Mutex<Transaction<'static, DB>>>,
     pub(crate) db: Db<DB>,
 }
 
 impl<DB: Database, K: TenantKey> ScopedTx<DB, K> {
     pub(crate) fn new(tenant: K, tx: Transaction<'static, DB>, db: Db<DB>) -> Self {
-        ScopedTx { tenant, tx: Some(Mutex::new(tx)), db }
+        ScopedTx { tenant, state: TxState { tx: Some(Mutex::new(tx)), db } }
     }
 
     /// The tenant this transaction is confined to.
@@ -35,18 +41,18 @@ impl<DB: Database, K: TenantKey> ScopedTx<DB, K> {
 
     /// Commits the transaction.
     pub async fn commit(mut self) -> Result<()> {
-        if let Some(tx) = self.tx.take() {
+        if let Some(tx) = self.state.tx.take() {
             tx.into_inner().commit().await?;
-            self.db.record(Some(&self.tenant.key_str()), AuditKind::TxCommitted);
+            self.state.db.record(Some(&self.tenant.key_str()), AuditKind::TxCommitted);
         }
         Ok(())
     }
 
     /// Rolls the transaction back.
     pub async fn rollback(mut self) -> Result<()> {
-        if let Some(tx) = self.tx.take() {
+        if let Some(tx) = self.state.tx.take() {
             tx.into_inner().rollback().await?;
-            self.db.record(Some(&self.tenant.key_str()), AuditKind::TxRolledBack);
+            self.state.db.record(Some(&self.tenant.key_str()), AuditKind::TxRolledBack);
         }
         Ok(())
     }
@@ -55,8 +61,8 @@ impl<DB: Database, K: TenantKey> ScopedTx<DB, K> {
 impl<DB: Database, K: TenantKey> Drop for ScopedTx<DB, K> {
     fn drop(&mut self) {
         // sqlx rolls back a transaction dropped without commit.
-        if self.tx.is_some() {
-            self.db.record(Some(&self.tenant.key_str()), AuditKind::TxRolledBack);
+        if self.state.tx.is_some() {
+            self.state.db.record(Some(&self.tenant.key_str()), AuditKind::TxRolledBack);
         }
     }
 }

@@ -191,10 +191,10 @@ const SCHEMA: &[&str] = &[
 /// What a scenario needs of a backend beyond the connection: the repositories and guards
 /// as associated types, so that scenarios are generic without a bound per call.
 trait Fixture: Backend {
-    type Billing: Billing<Backend = Self> + Clone + Send + Sync + 'static;
-    type Ledger: Ledger<Backend = Self>;
-    type Guard: ScopeGuard<Self> + Clone + Debug + 'static;
-    type IntGuard: ScopeGuard<Self>;
+    type Billing: Billing + Clone + Send + Sync + 'static;
+    type Ledger: Ledger;
+    type Guard: ScopeGuard + Clone + Debug + 'static;
+    type IntGuard: ScopeGuard;
 
     fn billing(db: &Db<Self>) -> Self::Billing;
     fn ledger(db: &Db<Self>) -> Self::Ledger;

@@ -2,10 +2,9 @@
 //! `&impl Trait` runs on the real repository and on an in-memory fake alike, and gets
 //! the same answers for each tenant.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use sqlx::Sqlite;
-use tenantry::{Error, ReadGuard, Repository, Result, Scope, ScopeGuard, TenantId, tenant_repository, testing};
+use tenantry::{BoxFuture, Error, ReadGuard, Result, Scope, ScopeGuard, TenantId, tenant_repository, testing};
 
 #[tenant_repository(backends(sqlite))]
 pub trait Labels {
@@ -23,28 +22,31 @@ struct FakeLabels {
     rows: Mutex<Vec<(String, String)>>,
 }
 
-impl Repository for FakeLabels {
-    type Backend = Sqlite;
-}
-
+/// A repository method takes its guard as `&dyn ScopeGuard` (or `&dyn ReadGuard` for a
+/// read that also accepts a `ScopeSet`) and returns a boxed `Send` future.
 impl Labels for FakeLabels {
-    async fn add<G: ?Sized + ScopeGuard<Sqlite>>(&self, scope: &G, label: &str) -> Result<u64> {
-        self.rows.lock().unwrap().push((scope.tenant().to_string(), label.to_string()));
-        Ok(1)
+    fn add<'a>(&'a self, scope: &'a dyn ScopeGuard, label: &'a str) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(async move {
+            self.rows.lock().unwrap().push((scope.tenant_key().into_owned(), label.to_string()));
+            Ok(1)
+        })
     }
 
     /// A read takes a `ReadGuard` (a `Scope`, a `ScopedTx` or a `ScopeSet`), which says
     /// which tenants it admits.
-    async fn list<G: ?Sized + ReadGuard<Sqlite>>(&self, scope: &G) -> Result<Vec<String>> {
-        let mut labels: Vec<String> =
-            self.rows.lock().unwrap().iter().filter(|(t, _)| scope.admits(t)).map(|(_, l)| l.clone()).collect();
-        labels.sort();
-        Ok(labels)
+    fn list<'a>(&'a self, scope: &'a dyn ReadGuard) -> BoxFuture<'a, Result<Vec<String>>> {
+        Box::pin(async move {
+            let rows = self.rows.lock().unwrap();
+            let mut labels: Vec<String> =
+                rows.iter().filter(|(t, _)| scope.admits(t)).map(|(_, l)| l.clone()).collect();
+            labels.sort();
+            Ok(labels)
+        })
     }
 }
 
 /// Application code: knows the trait, not which implementation it gets.
-async fn tag(labels: &impl Labels<Backend = Sqlite>, scope: &Scope, new: &[&str]) -> Result<Vec<String>> {
+async fn tag(labels: &impl Labels, scope: &Scope, new: &[&str]) -> Result<Vec<String>> {
     for label in new {
         assert_eq!(labels.add(scope, label).await?, 1);
     }
@@ -52,11 +54,72 @@ async fn tag(labels: &impl Labels<Backend = Sqlite>, scope: &Scope, new: &[&str]
 }
 
 /// Tags two tenants through `tag` and returns what each then sees.
-async fn two_tenants(labels: &impl Labels<Backend = Sqlite>, acme: &Scope, globex: &Scope) -> Result<[Vec<String>; 2]> {
+async fn two_tenants(labels: &impl Labels, acme: &Scope, globex: &Scope) -> Result<[Vec<String>; 2]> {
     tag(labels, acme, &["urgent", "billing"]).await?;
     let globex_sees = tag(labels, globex, &["vip"]).await?;
     let acme_sees = tag(labels, acme, &["archived"]).await?;
     Ok([acme_sees, globex_sees])
+}
+
+/// A service that keeps its repository as a trait object, as axum state does.
+#[derive(Clone)]
+struct Tagger {
+    labels: Arc<dyn Labels + Send + Sync>,
+}
+
+impl Tagger {
+    async fn tag_and_list(&self, scope: &Scope, label: &str) -> Result<Vec<String>> {
+        self.labels.add(scope, label).await?;
+        self.labels.list(scope).await
+    }
+}
+
+/// The same `Tagger` over the generated repository and over the fake; its calls run on
+/// a spawned task (the futures are `Send`), and each tenant sees its own labels.
+async fn tagger_on_tasks(
+    labels: Arc<dyn Labels + Send + Sync>,
+    acme: Scope,
+    globex: Scope,
+) -> Result<[Vec<String>; 2]> {
+    let tagger = Tagger { labels };
+    let first = tagger.clone();
+    let acme_sees =
+        tokio::spawn(async move { first.tag_and_list(&acme, "urgent").await }).await.expect("the task ran")?;
+    let globex_sees = tagger.tag_and_list(&globex, "vip").await?;
+    Ok([acme_sees, globex_sees])
+}
+
+#[tokio::test]
+async fn a_dyn_repository_is_real_or_fake() -> Result<()> {
+    let db = tenantry_tests::sqlite().await;
+    sqlx::query("CREATE TABLE labels (tenant_id TEXT NOT NULL, label TEXT NOT NULL)").execute(db.pool()).await?;
+    let acme = db.scope(TenantId::parse("acme")?)?;
+    let globex = db.scope(TenantId::parse("globex")?)?;
+
+    let real = tagger_on_tasks(Arc::new(LabelsRepo::new(&db)), acme.clone(), globex.clone()).await?;
+    let fake = tagger_on_tasks(Arc::new(FakeLabels::default()), acme, globex).await?;
+    assert_eq!(real, [vec!["urgent"], vec!["vip"]]);
+    assert_eq!(fake, real);
+    Ok(())
+}
+
+/// A guard passed on as `&dyn ScopeGuard` (what a fake receives) reaches a read that takes
+/// `&dyn ReadGuard`; a transaction is a guard like a scope.
+#[tokio::test]
+async fn guards_pass_on_as_trait_objects() -> Result<()> {
+    async fn add_then_list(labels: &dyn Labels, scope: &dyn ScopeGuard, label: &str) -> Result<Vec<String>> {
+        labels.add(scope, label).await?;
+        labels.list(scope).await
+    }
+    let db = tenantry_tests::sqlite().await;
+    sqlx::query("CREATE TABLE labels (tenant_id TEXT NOT NULL, label TEXT NOT NULL)").execute(db.pool()).await?;
+    let labels = LabelsRepo::new(&db);
+    let acme = db.scope(TenantId::parse("acme")?)?;
+    let tx = db.begin(&acme).await?;
+    assert_eq!(add_then_list(&labels, &tx, "draft").await?, ["draft"]);
+    tx.rollback().await?;
+    assert_eq!(add_then_list(&labels, &acme, "final").await?, ["final"]);
+    Ok(())
 }
 
 #[tokio::test]

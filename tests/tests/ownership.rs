@@ -347,13 +347,13 @@ repository! {
 /// What a scenario needs of a backend: the repositories and the guard as associated
 /// types (so scenarios are generic without a bound per call), and the dialect's upserts.
 trait Fixture: Backend {
-    type Workspaces: Workspaces<Backend = Self>;
-    type Members: Members<Backend = Self>;
-    type Pages: Pages<Backend = Self>;
-    type Comments: Comments<Backend = Self>;
-    type Countries: Countries<Backend = Self>;
-    type Everything: Everything<Backend = Self>;
-    type Guard: ScopeGuard<Self> + Debug;
+    type Workspaces: Workspaces;
+    type Members: Members;
+    type Pages: Pages;
+    type Comments: Comments;
+    type Countries: Countries;
+    type Everything: Everything;
+    type Guard: ScopeGuard + Debug;
 
     fn repos(db: &Db<Self>) -> Repos<Self>;
     fn scope(db: &Db<Self>, tenant: i64) -> Result<Self::Guard>;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::{MySql, Postgres, Sqlite};
 use tenantry::audit::{AuditError, AuditEvent, AuditKind, AuditSink, MemorySink};
 use tenantry::policy::{self, DenySuspended, ReadOnly, TenantSet};
-use tenantry::{Db, Error, ReadGuard, Result, Scope, ScopeGuard, ScopeSet, ScopedTx, TenantId, tenant_repository};
+use tenantry::{Db, Error, Result, TenantId, tenant_repository};
 use tenantry_tests::{Backend, run};
 
 #[tenant_repository(backends(sqlite, postgres, mysql))]
@@ -67,30 +67,26 @@ on_every_backend!(
 );
 
 trait Repo: Backend {
-    fn ledger(db: &Db<Self>) -> impl Ledger<Backend = Self> + Send + Sync;
+    fn ledger(db: &Db<Self>) -> impl Ledger + Send + Sync;
 }
 
 impl Repo for Sqlite {
-    fn ledger(db: &Db<Self>) -> impl Ledger<Backend = Self> + Send + Sync {
+    fn ledger(db: &Db<Self>) -> impl Ledger + Send + Sync {
         LedgerRepo::new(db)
     }
 }
 impl Repo for Postgres {
-    fn ledger(db: &Db<Self>) -> impl Ledger<Backend = Self> + Send + Sync {
+    fn ledger(db: &Db<Self>) -> impl Ledger + Send + Sync {
         LedgerRepo::new(db)
     }
 }
 impl Repo for MySql {
-    fn ledger(db: &Db<Self>) -> impl Ledger<Backend = Self> + Send + Sync {
+    fn ledger(db: &Db<Self>) -> impl Ledger + Send + Sync {
         LedgerRepo::new(db)
     }
 }
 
-async fn committed_transaction_is_visible_and_confined<DB: Repo>(db: Db<DB>) -> Result<()>
-where
-    Scope: ScopeGuard<DB>,
-    ScopedTx<DB>: ScopeGuard<DB>,
-{
+async fn committed_transaction_is_visible_and_confined<DB: Repo>(db: Db<DB>) -> Result<()> {
     schema(&db).await?;
     let ledger = DB::ledger(&db);
     let (acme, globex) = (db.scope(tenant("acme"))?, db.scope(tenant("globex"))?);
@@ -109,11 +105,7 @@ where
     Ok(())
 }
 
-async fn rollback_and_drop_leave_no_row<DB: Repo>(db: Db<DB>) -> Result<()>
-where
-    Scope: ScopeGuard<DB>,
-    ScopedTx<DB>: ScopeGuard<DB>,
-{
+async fn rollback_and_drop_leave_no_row<DB: Repo>(db: Db<DB>) -> Result<()> {
     schema(&db).await?;
     let ledger = DB::ledger(&db);
     let acme = db.scope(tenant("acme"))?;
@@ -132,11 +124,7 @@ where
     Ok(())
 }
 
-async fn transaction_failing_halfway_keeps_nothing<DB: Repo>(db: Db<DB>) -> Result<()>
-where
-    Scope: ScopeGuard<DB>,
-    ScopedTx<DB>: ScopeGuard<DB>,
-{
+async fn transaction_failing_halfway_keeps_nothing<DB: Repo>(db: Db<DB>) -> Result<()> {
     schema(&db).await?;
     let ledger = DB::ledger(&db);
     let acme = db.scope(tenant("acme"))?;
@@ -156,11 +144,7 @@ where
     Ok(())
 }
 
-async fn suspended_tenant_gets_no_scope_and_runs_no_sql<DB: Repo>(db: Db<DB>) -> Result<()>
-where
-    Scope: ScopeGuard<DB>,
-    ScopedTx<DB>: ScopeGuard<DB>,
-{
+async fn suspended_tenant_gets_no_scope_and_runs_no_sql<DB: Repo>(db: Db<DB>) -> Result<()> {
     schema(&db).await?;
     let suspended = TenantSet::new(["initech"]);
     let sink = Arc::new(MemorySink::default());
@@ -190,11 +174,7 @@ where
     Ok(())
 }
 
-async fn read_only_tenant_reads_but_cannot_write<DB: Repo>(db: Db<DB>) -> Result<()>
-where
-    Scope: ScopeGuard<DB>,
-    ScopedTx<DB>: ScopeGuard<DB>,
-{
+async fn read_only_tenant_reads_but_cannot_write<DB: Repo>(db: Db<DB>) -> Result<()> {
     schema(&db).await?;
     DB::ledger(&db).add(&db.scope(tenant("acme"))?, "kept", 1).await?;
     let closed_on_sundays =
@@ -213,11 +193,7 @@ where
     Ok(())
 }
 
-async fn audit_trail_of_calls_transactions_and_unscoped_access<DB: Repo>(db: Db<DB>) -> Result<()>
-where
-    Scope: ScopeGuard<DB>,
-    ScopedTx<DB>: ScopeGuard<DB>,
-{
+async fn audit_trail_of_calls_transactions_and_unscoped_access<DB: Repo>(db: Db<DB>) -> Result<()> {
     schema(&db).await?;
     let sink = Arc::new(MemorySink::default());
     let audited = Db::builder(db.pool().clone()).audit(sink.clone()).build();
@@ -275,11 +251,7 @@ impl AuditSink for Flaky {
     }
 }
 
-async fn failing_audit_sink_never_breaks_data_access<DB: Repo>(db: Db<DB>) -> Result<()>
-where
-    Scope: ScopeGuard<DB>,
-    ScopedTx<DB>: ScopeGuard<DB>,
-{
+async fn failing_audit_sink_never_breaks_data_access<DB: Repo>(db: Db<DB>) -> Result<()> {
     schema(&db).await?;
     let audited = Db::builder(db.pool().clone()).audit(Arc::new(Flaky(AtomicUsize::new(0)))).build();
     let ledger = DB::ledger(&audited);
@@ -295,11 +267,7 @@ where
     Ok(())
 }
 
-async fn job_claim_carries_the_tenant_to_a_worker<DB: Repo>(db: Db<DB>) -> Result<()>
-where
-    Scope: ScopeGuard<DB>,
-    ScopedTx<DB>: ScopeGuard<DB>,
-{
+async fn job_claim_carries_the_tenant_to_a_worker<DB: Repo>(db: Db<DB>) -> Result<()> {
     schema(&db).await?;
     let sink = Arc::new(MemorySink::default());
     let db = Db::builder(db.pool().clone()).claim_key([42u8; 32]).audit(sink.clone()).build();
@@ -333,12 +301,7 @@ where
     Ok(())
 }
 
-async fn scope_set_reads_exactly_its_tenants<DB: Repo>(db: Db<DB>) -> Result<()>
-where
-    Scope: ScopeGuard<DB>,
-    ScopedTx<DB>: ScopeGuard<DB>,
-    ScopeSet: ReadGuard<DB>,
-{
+async fn scope_set_reads_exactly_its_tenants<DB: Repo>(db: Db<DB>) -> Result<()> {
     schema(&db).await?;
     let ledger = DB::ledger(&db);
     for (t, customer) in [("acme", "a1"), ("globex", "g1"), ("acme", "a2"), ("initech", "i1")] {
@@ -379,8 +342,7 @@ pub trait Accounts {
 
 async fn integer_keys<DB: Backend>(db: Db<DB>) -> Result<()>
 where
-    AccountsRepo<DB>: Accounts<Backend = DB>,
-    Scope<i64>: ScopeGuard<DB>,
+    AccountsRepo<DB>: Accounts,
 {
     DB::execute(
         &db,
@@ -420,8 +382,7 @@ pub trait Notes {
 
 async fn uuid_keys<DB: Backend>(db: Db<DB>, uuid_type: &str) -> Result<()>
 where
-    NotesRepo<DB>: Notes<Backend = DB>,
-    Scope<uuid::Uuid>: ScopeGuard<DB>,
+    NotesRepo<DB>: Notes,
 {
     DB::execute(
         &db,
@@ -449,6 +410,29 @@ async fn uuid_keys_postgres() {
 #[tokio::test]
 async fn uuid_keys_mysql() {
     run::<MySql, _, _>(|db| uuid_keys(db, "BINARY(16)")).await
+}
+
+/// A repository trait does not name its backend (it is used as `&impl Trait` and `dyn
+/// Trait`), so a transaction of another backend reaches a method at run time: it is
+/// refused like another `Db`'s, before any SQL.
+async fn a_transaction_of_another_backend_is_refused(pg: Db<Postgres>) -> Result<()> {
+    schema(&pg).await?;
+    let lite = tenantry_tests::sqlite().await;
+    schema(&lite).await?;
+    let on_pg = LedgerRepo::new(&pg);
+    let tx = lite.begin(&lite.scope(tenant("acme"))?).await?;
+    let e = on_pg.add(&tx, "Road Runner", 1).await.expect_err("a SQLite transaction on PostgreSQL");
+    assert!(e.is_foreign_transaction(), "{e:?}");
+    let e = on_pg.count(&tx).await.expect_err("a read too");
+    assert!(e.is_foreign_transaction(), "{e:?}");
+    tx.rollback().await?;
+    assert_eq!(on_pg.total(&pg.unscoped("test")?).await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_transaction_of_another_backend_is_refused_postgres() {
+    run::<Postgres, _, _>(a_transaction_of_another_backend_is_refused).await
 }
 
 /// A transaction belongs to the `Db` that began it. On a repository of another `Db` it
