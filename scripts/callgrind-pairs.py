@@ -33,7 +33,7 @@ PAIRS = ["point_read", "list_100", "insert", "update"]
 
 def bench_binary(repo):
     out = subprocess.run(
-        ["cargo", "bench", "-p", "tenantry", "--bench", "repository", "--no-run", "--message-format=json"],
+        ["cargo", "bench", "-p", "tenantry", "--features", "sqlite,postgres", "--bench", "repository", "--no-run", "--message-format=json"],
         cwd=repo,
         check=True,
         capture_output=True,

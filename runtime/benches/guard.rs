@@ -14,7 +14,7 @@
 //! `+warn_subscriber`: one that filters tenantry's INFO spans out.
 //!
 //! ```text
-//! cargo bench -p tenantry --bench guard -- --warm-up-time 1 --measurement-time 3
+//! cargo bench -p tenantry --features sqlite --bench guard -- --warm-up-time 1 --measurement-time 3
 //! ```
 
 use std::future::Future;

@@ -7,7 +7,7 @@
 //! as `&str`.
 //!
 //! ```text
-//! cargo bench -p tenantry --bench repository -- --warm-up-time 1 --measurement-time 3
+//! cargo bench -p tenantry --features sqlite,postgres --bench repository -- --warm-up-time 1 --measurement-time 3
 //! ```
 //!
 //! PostgreSQL: `postgres://postgres@127.0.0.1:5432/test`, or `TENANTRY_PG_URL`; skipped

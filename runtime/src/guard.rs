@@ -215,9 +215,19 @@ pub(crate) async fn connection<'c, DB: Database>(
     db: &'c Db<DB>,
     tx: Option<&'c (dyn Any + Send + Sync)>,
 ) -> Result<Conn<'c, DB>, sqlx::Error> {
-    let Some(tx) = tx else {
-        return Ok(Conn::Pooled(db.pool().acquire().await?));
-    };
+    match tx {
+        None => Ok(Conn::Pooled(db.pool().acquire().await?)),
+        Some(tx) => tx_connection(db, tx).await,
+    }
+}
+
+/// The transaction's connection (see [`connection`]). Apart, so that a call on the pool
+/// awaits sqlx's acquire future (kilobytes) in its own state, without moving it through
+/// a second future.
+pub(crate) async fn tx_connection<'c, DB: Database>(
+    db: &'c Db<DB>,
+    tx: &'c (dyn Any + Send + Sync),
+) -> Result<Conn<'c, DB>, sqlx::Error> {
     let state = tx.downcast_ref::<TxState<DB>>().filter(|state| state.db.is_same(db));
     let Some(state) = state else {
         return Err(sqlx::Error::Configuration(Box::new(ForeignTransaction)));

@@ -1,4 +1,5 @@
-// A string from a request header is not a guard.
+// A string from a request header is not a guard. (rustc adds a second error for this one
+// mistake: a `&str` has no size, and the cast to `&dyn ReadGuard` needs one.)
 use tenantry::{Db, Result, tenant_repository};
 
 #[derive(Debug, sqlx::FromRow)]
