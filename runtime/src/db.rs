@@ -29,9 +29,12 @@ use crate::{Error, Result, Scope, ScopedTx, TenantKey, Unscoped};
 pub struct Db<DB: Database> {
     pool: Pool<DB>,
     settings: Arc<Settings>,
+    /// Under row-level security: the pool `#[unscoped]` methods bypass the policies on.
+    unscoped_pool: Option<Pool<DB>>,
 }
 
 pub(crate) struct Settings {
+    pub(crate) rls: Option<crate::Rls>,
     pub(crate) policy: Option<Box<dyn Policy>>,
     pub(crate) audit: Option<Arc<dyn AuditSink>>,
     pub(crate) audit_failures: AtomicU64,
@@ -41,7 +44,7 @@ pub(crate) struct Settings {
 
 impl<DB: Database> Clone for Db<DB> {
     fn clone(&self) -> Self {
-        Db { pool: self.pool.clone(), settings: self.settings.clone() }
+        Db { pool: self.pool.clone(), settings: self.settings.clone(), unscoped_pool: self.unscoped_pool.clone() }
     }
 }
 
@@ -59,6 +62,8 @@ impl<DB: Database> std::fmt::Debug for Db<DB> {
 #[must_use]
 pub struct DbBuilder<DB: Database> {
     pool: Pool<DB>,
+    rls: Option<crate::Rls>,
+    unscoped_pool: Option<Pool<DB>>,
     policy: Option<Box<dyn Policy>>,
     audit: Option<Arc<dyn AuditSink>>,
     claim_key: Option<Vec<u8>>,
@@ -88,13 +93,38 @@ impl<DB: Database> DbBuilder<DB> {
     pub fn build(self) -> Db<DB> {
         Db {
             pool: self.pool,
+            unscoped_pool: self.unscoped_pool,
             settings: Arc::new(Settings {
+                rls: self.rls,
                 policy: self.policy,
                 audit: self.audit,
                 audit_failures: AtomicU64::new(0),
                 claim_key: self.claim_key,
             }),
         }
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl DbBuilder<sqlx::Postgres> {
+    /// Runs every scoped call and transaction with the tenant set transaction-locally,
+    /// so that PostgreSQL's row-level security policies confine it too (see [`Rls`](crate::Rls)).
+    ///
+    /// The pool's role must not own the tables, be superuser or have `BYPASSRLS`. A
+    /// `ScopeSet` read is refused (the setting holds one tenant), and `#[unscoped]`
+    /// methods need [`unscoped_pool`](DbBuilder::unscoped_pool).
+    pub fn row_level_security(mut self, rls: crate::Rls) -> Self {
+        self.rls = Some(rls);
+        self
+    }
+
+    /// The pool `#[unscoped]` methods run on under row-level security: one whose role
+    /// bypasses the policies (`BYPASSRLS`, or the tables' owner), so that reading across
+    /// tenants is a separate, audited path and never RLS turned off on a shared
+    /// connection.
+    pub fn unscoped_pool(mut self, pool: Pool<sqlx::Postgres>) -> Self {
+        self.unscoped_pool = Some(pool);
+        self
     }
 }
 
@@ -106,7 +136,7 @@ impl<DB: Database> Db<DB> {
 
     /// Starts a `Db` with settings.
     pub fn builder(pool: Pool<DB>) -> DbBuilder<DB> {
-        DbBuilder { pool, policy: None, audit: None, claim_key: None }
+        DbBuilder { pool, rls: None, unscoped_pool: None, policy: None, audit: None, claim_key: None }
     }
 
     /// Opens a pool on `url` with sqlx's default options.
@@ -228,10 +258,22 @@ impl<DB: Database> Db<DB> {
     /// pass `&tx` to repository methods and they run on it, for that tenant only.
     /// `commit`/`rollback` consume it; dropping it rolls back.
     pub async fn begin<K: TenantKey>(&self, scope: &Scope<K>) -> Result<ScopedTx<DB, K>> {
-        let tx = self.pool.begin().await?;
+        let tx = match &self.settings.rls {
+            None => self.pool.begin().await?,
+            Some(rls) => {
+                let begin =
+                    rls.begin(&scope.tenant().key_str()).map_err(|r| sqlx::Error::Configuration(Box::new(r)))?;
+                self.pool.begin_with(sqlx::AssertSqlSafe(begin)).await?
+            }
+        };
         let key = scope.tenant().key_str();
         self.record(Some(&key), AuditKind::TxBegun);
         Ok(ScopedTx::new(scope.tenant().clone(), tx, self.clone()))
+    }
+
+    /// The pool `#[unscoped]` methods bypass row-level security on, if any.
+    pub(crate) fn unscoped_pool(&self) -> Option<&Pool<DB>> {
+        self.unscoped_pool.as_ref()
     }
 
     pub(crate) fn settings(&self) -> &Settings {

@@ -222,6 +222,16 @@ impl Error {
             _ => false,
         }
     }
+
+    /// Why row-level security mode refused the call or transaction before any SQL (a
+    /// `ScopeSet` read, an unscoped method without a bypass pool), if it did.
+    pub fn rls_refusal(&self) -> Option<crate::RlsRefusal> {
+        match self {
+            Error::Query { source: sqlx::Error::Configuration(e), .. }
+            | Error::Database(sqlx::Error::Configuration(e)) => e.downcast_ref::<crate::RlsRefusal>().copied(),
+            _ => None,
+        }
+    }
 }
 
 /// A [`ScopedTx`](crate::ScopedTx) passed to a repository of another [`Db`](crate::Db)

@@ -45,6 +45,7 @@ mod db;
 mod error;
 mod guard;
 pub mod policy;
+mod rls;
 mod set;
 mod tenant;
 #[cfg(feature = "testing")]
@@ -63,6 +64,7 @@ pub use claim::JobClaim;
 pub use db::{Db, DbBuilder};
 pub use error::{ClaimRefusal, Error, ForeignTransaction, Result};
 pub use guard::{ReadGuard, Scope, ScopeGuard, Unscoped, UnscopedGuard};
+pub use rls::{InvalidSetting, Rls, RlsRefusal, TENANT_SETTING};
 pub use set::ScopeSet;
 pub use tenant::{InvalidTenantId, KeyKind, KeyValue, MAX_TENANT_ID_LEN, TenantId, TenantKey};
 pub use tenantry_macros::tenant_repository;

@@ -16,8 +16,8 @@ use sqlx::{Database, Executor, IntoArguments};
 
 use crate::audit::AuditKind;
 pub use crate::backend::Backend;
-use crate::guard::{Conn, UNSCOPED, connection, tx_connection};
 pub use crate::guard::{Subject, TenantBind, View};
+use crate::guard::{UNSCOPED, connection};
 use crate::policy::{Access, Action, Verdict};
 use crate::{Bindable, BoxFuture, ColumnType, Db, Error, Result, RowStream, RowType};
 
@@ -213,13 +213,10 @@ macro_rules! call {
             };
             let $shown = $view.shown();
             let result: Result<_> = async {
-                // sqlx's acquire future is kilobytes (8.6 KB on PostgreSQL): boxed, as sqlx's
-                // own pool executor does, it is not copied into and along with this future.
-                let mut $conn = match $view.tx {
-                    None => Conn::Pooled(Box::pin($db.pool().acquire()).await.map_err(|e| failed($m, $shown, e))?),
-                    Some(tx) => tx_connection($db, tx).await.map_err(|e| failed($m, $shown, e))?,
-                };
-                $run
+                let mut $conn = connection($db, &$view).await.map_err(|e| failed($m, $shown, e))?;
+                let value = { $run }?;
+                $conn.finish().await.map_err(|e| failed($m, $shown, e))?;
+                Ok(value)
             }
             .await;
             call.end(result, $rows)
@@ -411,12 +408,15 @@ where
     // The stream's rows are not counted; its opening is audited like a call.
     let start = async move {
         let call = begin(db, m, view.subject()).await?;
-        let rows: RowStream<'a, T> = match view.tx {
-            None => Box::pin(query.fetch(db.pool()).map(decode)),
-            Some(_) => {
+        let streams = view.tx.is_none() && db.settings().rls.is_none();
+        let rows: RowStream<'a, T> = match streams {
+            true => Box::pin(query.fetch(db.pool()).map(decode)),
+            false => {
                 let all = async move {
-                    let mut conn = connection(db, view.tx).await?;
-                    query.fetch(&mut *conn).try_collect::<Vec<_>>().await
+                    let mut conn = connection(db, &view).await?;
+                    let rows = query.fetch(&mut *conn).try_collect::<Vec<_>>().await?;
+                    conn.finish().await?;
+                    Ok(rows)
                 };
                 Box::pin(stream::once(all).flat_map(move |outcome| match outcome {
                     Ok(rows) => stream::iter(rows.into_iter().map(Ok)).map(decode).left_stream(),

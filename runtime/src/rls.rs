@@ -1,0 +1,103 @@
+//! Row-level security mode (PostgreSQL): the database itself refuses other tenants' rows.
+//!
+//! With [`Rls`] on a [`Db`](crate::Db), every scoped call runs in a transaction that begins
+//! with the tenant set *transaction-locally*: `BEGIN; SELECT set_config('tenantry.tenant',
+//! '<tenant>', true)` as one simple query (one round trip), then the statement, then
+//! `COMMIT`. A [`ScopedTx`](crate::ScopedTx) begins the same way, so every statement in it
+//! runs under its tenant. The setting ends with the transaction, so a connection never
+//! returns to the pool with a tenant on it; a call cancelled at any point leaves an open
+//! transaction that sqlx rolls back before the connection's next use. Nothing is a session
+//! setting, which is why this mode is also correct behind PgBouncer in transaction pooling.
+//!
+//! Policies read the setting with `current_setting('tenantry.tenant', true)`; see
+//! `tenantry_analyzer::schema::rls` for the migration that creates them.
+
+use std::fmt;
+
+/// The setting policies read the tenant from, unless [`Rls::setting`] names another.
+pub const TENANT_SETTING: &str = "tenantry.tenant";
+
+/// Row-level security mode for a PostgreSQL [`Db`](crate::Db), set with
+/// [`DbBuilder::row_level_security`](crate::DbBuilder::row_level_security).
+///
+/// ```
+/// use tenantry::Rls;
+/// let rls = Rls::per_transaction();
+/// assert_eq!(rls.setting_name(), "tenantry.tenant");
+/// assert!(Rls::per_transaction().setting("app.tenant").is_ok());
+/// assert!(Rls::per_transaction().setting("tenant'; DROP TABLE x; --").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rls {
+    setting: String,
+}
+
+impl Rls {
+    /// The tenant is set per transaction (`set_config(.., true)`), for every call.
+    pub fn per_transaction() -> Rls {
+        Rls { setting: TENANT_SETTING.to_string() }
+    }
+
+    /// Names the setting the policies read (`prefix.name`, lower-case letters, digits and
+    /// `_`), instead of `tenantry.tenant`.
+    pub fn setting(self, name: &str) -> Result<Rls, InvalidSetting> {
+        let part = |p: &str| {
+            let mut chars = p.chars();
+            chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        match name.split_once('.') {
+            Some((prefix, rest)) if part(prefix) && part(rest) => Ok(Rls { setting: name.to_string() }),
+            _ => Err(InvalidSetting(name.to_string())),
+        }
+    }
+
+    /// The setting's name.
+    pub fn setting_name(&self) -> &str {
+        &self.setting
+    }
+
+    /// The statement that begins a transaction of `tenant`: the tenant as a string literal
+    /// (quotes doubled; PostgreSQL's standard strings take backslashes literally).
+    pub(crate) fn begin(&self, tenant: &str) -> Result<String, RlsRefusal> {
+        if tenant.contains('\0') {
+            return Err(RlsRefusal::UnquotableTenant);
+        }
+        Ok(format!("BEGIN; SELECT set_config('{}', '{}', true)", self.setting, tenant.replace('\'', "''")))
+    }
+}
+
+/// A setting name [`Rls::setting`] does not accept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a setting name: write `prefix.name` in lower-case letters, digits and `_`")]
+pub struct InvalidSetting(String);
+
+/// Why a call is refused under row-level security, before any SQL: the source of the
+/// [`Error::Query`](crate::Error::Query) it returns ([`Error::rls_refusal`](crate::Error::rls_refusal)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RlsRefusal {
+    /// A [`ScopeSet`](crate::ScopeSet) read: the setting holds one tenant.
+    ScopeSet,
+    /// An `#[unscoped]` method, and the `Db` has no
+    /// [`unscoped_pool`](crate::DbBuilder::unscoped_pool) to bypass the policies with.
+    NoUnscopedPool,
+    /// A tenant key that cannot be written as a string literal (it holds NUL).
+    UnquotableTenant,
+}
+
+impl fmt::Display for RlsRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RlsRefusal::ScopeSet => {
+                "a `ScopeSet` is not supported under row-level security: the tenant setting holds one tenant; read each tenant with its own `Scope`"
+            }
+            RlsRefusal::NoUnscopedPool => {
+                "an unscoped method under row-level security needs a pool whose role may bypass the policies: `Db::builder(pool).unscoped_pool(admin_pool)`"
+            }
+            RlsRefusal::UnquotableTenant => "the tenant key holds a NUL character and cannot be set",
+        })
+    }
+}
+
+impl std::error::Error for RlsRefusal {}

@@ -1,0 +1,197 @@
+//! Row-level security mode on PostgreSQL: the database confines every call too. The
+//! repository's pool connects as a role that has no `BYPASSRLS` and owns nothing; the
+//! table has a policy on `current_setting('tenantry.tenant', true)`, which tenantry sets
+//! per transaction. What the policy stops here is SQL outside the repositories: a raw query
+//! on the same pool sees nothing and writes nothing, also after a thousand calls cancelled
+//! at random points.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Executor, Postgres};
+use tenantry::{Db, Result, Rls, RlsRefusal, TenantId, tenant_repository};
+use tenantry_tests::run;
+
+#[tenant_repository(backends(postgres))]
+pub trait Ledger {
+    #[sql("INSERT INTO ledger (tenant_id, customer, amount) VALUES (:tenant, :customer, :amount)")]
+    async fn add(&self, customer: &str, amount: i64) -> Result<u64>;
+
+    #[sql("SELECT customer FROM ledger WHERE tenant_id = :tenant ORDER BY customer")]
+    async fn customers(&self) -> Result<Vec<String>>;
+
+    #[unscoped(reason = "test: every tenant's rows")]
+    #[sql("SELECT COUNT(*) FROM ledger")]
+    async fn count_all(&self) -> Result<i64>;
+}
+
+const POLICY: &str = "tenant_id = NULLIF(current_setting('tenantry.tenant', true), '')";
+
+/// Creates `ledger` with its policy and a role for the application, and returns a `Db` in
+/// RLS mode whose connections run as that role (its bypass pool for unscoped methods is
+/// the test's own, a superuser's). The role is cluster-wide: its name is unique, and the
+/// caller drops it with [`drop_role`].
+async fn rls_db(admin: &Db<Postgres>, role: &str, max_connections: u32) -> Result<Db<Postgres>> {
+    let schema: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(admin.pool()).await?;
+    for statement in [
+        "CREATE TABLE ledger (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, tenant_id TEXT NOT NULL, customer TEXT NOT NULL, amount BIGINT NOT NULL)".to_string(),
+        "ALTER TABLE ledger ENABLE ROW LEVEL SECURITY".to_string(),
+        "ALTER TABLE ledger FORCE ROW LEVEL SECURITY".to_string(),
+        format!("CREATE POLICY tenant_isolation ON ledger USING ({POLICY}) WITH CHECK ({POLICY})"),
+        format!("CREATE ROLE {role} NOLOGIN NOBYPASSRLS"),
+        format!("GRANT USAGE ON SCHEMA {schema} TO {role}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ledger TO {role}"),
+    ] {
+        admin.pool().execute(sqlx::AssertSqlSafe(statement)).await?;
+    }
+    let set_role = format!("SET ROLE {role}");
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .after_connect(move |conn, _| {
+            let set_role = set_role.clone();
+            Box::pin(async move {
+                conn.execute(sqlx::AssertSqlSafe(set_role)).await?;
+                Ok(())
+            })
+        })
+        .connect_with((*admin.pool().connect_options()).clone())
+        .await?;
+    Ok(Db::builder(pool).row_level_security(Rls::per_transaction()).unscoped_pool(admin.pool().clone()).build())
+}
+
+async fn drop_role(admin: &Db<Postgres>, rls: &Db<Postgres>, role: &str) -> Result<()> {
+    rls.close().await;
+    let schema: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(admin.pool()).await?;
+    admin.pool().execute(sqlx::AssertSqlSafe(format!("DROP OWNED BY {role}"))).await?;
+    admin.pool().execute(sqlx::AssertSqlSafe(format!("REVOKE ALL ON SCHEMA {schema} FROM {role}"))).await?;
+    admin.pool().execute(sqlx::AssertSqlSafe(format!("DROP ROLE {role}"))).await?;
+    Ok(())
+}
+
+fn unique_role() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("tenantry_rls_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+fn tenant(s: &str) -> TenantId {
+    TenantId::parse(s).expect("a valid tenant id")
+}
+
+/// Rows a raw query on the RLS pool sees: no tenant is set outside tenantry's calls.
+async fn raw_count(db: &Db<Postgres>) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM ledger").fetch_one(db.pool()).await?)
+}
+
+async fn calls_and_transactions_run_under_the_policy(admin: Db<Postgres>) -> Result<()> {
+    let role = unique_role();
+    let db = rls_db(&admin, &role, 2).await?;
+    let outcome = async {
+        let ledger = LedgerRepo::new(&db);
+        let (acme, globex) = (db.scope(tenant("acme"))?, db.scope(tenant("globex"))?);
+        ledger.add(&acme, "acme-1", 10).await?;
+        ledger.add(&globex, "globex-1", 20).await?;
+        let tx = db.begin(&acme).await?;
+        ledger.add(&tx, "acme-2", 30).await?;
+        assert_eq!(ledger.customers(&tx).await?, ["acme-1", "acme-2"]);
+        tx.commit().await?;
+        let tx = db.begin(&globex).await?;
+        ledger.add(&tx, "globex-rolled-back", 1).await?;
+        tx.rollback().await?;
+        assert_eq!(ledger.customers(&acme).await?, ["acme-1", "acme-2"]);
+        assert_eq!(ledger.customers(&globex).await?, ["globex-1"]);
+
+        // Outside tenantry's calls no tenant is set: a raw read sees nothing, a raw
+        // write is refused by the policy's WITH CHECK.
+        assert_eq!(raw_count(&db).await?, 0);
+        let raw_insert = sqlx::query("INSERT INTO ledger (tenant_id, customer, amount) VALUES ('acme', 'raw', 1)")
+            .execute(db.pool())
+            .await;
+        assert!(raw_insert.is_err(), "a raw write without a tenant passed the policy");
+        // The superuser (who bypasses RLS) sees all three rows.
+        assert_eq!(raw_count(&admin).await?, 3);
+
+        // An unscoped method runs on the bypass pool; a set read is refused before SQL.
+        assert_eq!(ledger.count_all(&db.unscoped("test")?).await?, 3);
+        let both = db.scope_set([tenant("acme"), tenant("globex")])?;
+        let e = ledger.customers(&both).await.expect_err("a set under RLS");
+        assert_eq!(e.rls_refusal(), Some(RlsRefusal::ScopeSet), "{e:?}");
+        let without_bypass = Db::builder(db.pool().clone()).row_level_security(Rls::per_transaction()).build();
+        let e =
+            LedgerRepo::new(&without_bypass).count_all(&without_bypass.unscoped("test")?).await.expect_err("no bypass");
+        assert_eq!(e.rls_refusal(), Some(RlsRefusal::NoUnscopedPool), "{e:?}");
+        Ok(())
+    }
+    .await;
+    drop_role(&admin, &db, &role).await?;
+    outcome
+}
+
+#[tokio::test]
+async fn calls_and_transactions_run_under_the_policy_postgres() {
+    run::<Postgres, _, _>(calls_and_transactions_run_under_the_policy).await
+}
+
+/// A small deterministic generator (no `rand` dependency): the same points every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below
+    }
+}
+
+/// Calls and transactions cancelled at random points (by a timeout of 0–1,500 µs) leave
+/// no tenant on any connection: afterwards each of 1,000 calls sees only its own tenant's
+/// rows, and a raw query with no tenant set sees none.
+async fn cancelled_calls_leave_no_tenant_behind(admin: Db<Postgres>) -> Result<()> {
+    let role = unique_role();
+    let db = rls_db(&admin, &role, 2).await?;
+    let outcome = async {
+        let ledger = LedgerRepo::new(&db);
+        let tenants = [db.scope(tenant("acme"))?, db.scope(tenant("globex"))?, db.scope(tenant("initech"))?];
+        let mut rng = Lcg(7);
+        let mut cancelled = 0;
+        for i in 0..1000 {
+            let scope = &tenants[rng.next(3) as usize];
+            let name = format!("{}-{i}", scope.tenant());
+            let budget = Duration::from_micros(rng.next(1500));
+            let work = async {
+                match rng.next(3) {
+                    0 => ledger.add(scope, &name, 1).await.map(|_| ()),
+                    1 => ledger.customers(scope).await.map(|_| ()),
+                    _ => {
+                        let tx = db.begin(scope).await?;
+                        ledger.add(&tx, &name, 1).await?;
+                        ledger.customers(&tx).await?;
+                        tx.commit().await
+                    }
+                }
+            };
+            match tokio::time::timeout(budget, work).await {
+                Ok(result) => result?,
+                Err(_) => cancelled += 1,
+            }
+        }
+        assert!(cancelled > 100, "only {cancelled} of 1000 calls were cancelled: the test did not test cancellation");
+        for i in 0..1000 {
+            let scope = &tenants[i % 3];
+            let own = format!("{}-", scope.tenant());
+            let seen = ledger.customers(scope).await?;
+            assert!(seen.iter().all(|c| c.starts_with(&own)), "{} saw {seen:?}", scope.tenant());
+            if i % 10 == 0 {
+                assert_eq!(raw_count(&db).await?, 0, "a connection kept a tenant");
+            }
+        }
+        Ok(())
+    }
+    .await;
+    drop_role(&admin, &db, &role).await?;
+    outcome
+}
+
+#[tokio::test]
+async fn cancelled_calls_leave_no_tenant_behind_postgres() {
+    run::<Postgres, _, _>(cancelled_calls_leave_no_tenant_behind).await
+}
