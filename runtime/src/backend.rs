@@ -8,11 +8,12 @@
 
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::{Database, Encode, Type};
+use sqlx::{Database, Encode, Pool, Type};
 
-use crate::KeyValue;
 use crate::guard::TenantBind;
+use crate::isolation::AuditFuture;
 use crate::set::SetInner;
+use crate::{KeyValue, TenantTable};
 
 /// A backend generated repositories run on.
 #[doc(hidden)]
@@ -23,6 +24,8 @@ pub trait Backend: Database {
     fn set_type(set: &SetInner) -> Self::TypeInfo;
     /// The rows a statement affected.
     fn rows_affected(result: &Self::QueryResult) -> u64;
+    /// The backend's catalogue checks of [`Db::verify_isolation`](crate::Db::verify_isolation).
+    fn audit_isolation<'a>(pool: &'a Pool<Self>, tables: &'a [TenantTable]) -> AuditFuture<'a>;
 }
 
 #[cfg(feature = "sqlite")]
@@ -36,6 +39,9 @@ impl Backend for sqlx::Sqlite {
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
+    fn audit_isolation<'a>(pool: &'a Pool<Self>, tables: &'a [TenantTable]) -> AuditFuture<'a> {
+        Box::pin(crate::isolation::sqlite::audit(pool, tables))
+    }
 }
 
 #[cfg(feature = "mysql")]
@@ -48,6 +54,9 @@ impl Backend for sqlx::MySql {
     }
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
+    }
+    fn audit_isolation<'a>(pool: &'a Pool<Self>, tables: &'a [TenantTable]) -> AuditFuture<'a> {
+        Box::pin(crate::isolation::mysql::audit(pool, tables))
     }
 }
 
@@ -75,6 +84,9 @@ impl Backend for sqlx::Postgres {
     }
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
+    }
+    fn audit_isolation<'a>(pool: &'a Pool<Self>, tables: &'a [TenantTable]) -> AuditFuture<'a> {
+        Box::pin(crate::isolation::postgres::audit(pool, tables))
     }
 }
 

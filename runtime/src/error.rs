@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::InvalidTenantId;
+use crate::{InvalidTenantId, IsolationReport};
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -101,6 +101,12 @@ pub enum Error {
     /// An unscoped guard was asked for without a reason.
     #[error("an unscoped guard needs a non-empty reason")]
     MissingReason,
+
+    /// The isolation audit found misconfigurations
+    /// ([`IsolationReport::into_result`], after [`Db::verify_isolation`](crate::Db::verify_isolation)):
+    /// Display lists each finding with its fix.
+    #[error("the isolation audit failed with {0}")]
+    Isolation(IsolationReport),
 
     /// A database error outside a repository method (connecting, beginning a transaction):
     /// displayed as sqlx's own error, whose source is this one's.
@@ -209,6 +215,19 @@ impl Error {
         matches!(self, Error::MissingReason)
     }
 
+    /// Whether the isolation audit found misconfigurations ([`Error::Isolation`]).
+    pub fn is_isolation(&self) -> bool {
+        matches!(self, Error::Isolation(_))
+    }
+
+    /// The isolation audit's report, for a failed audit.
+    pub fn isolation_report(&self) -> Option<&IsolationReport> {
+        match self {
+            Error::Isolation(report) => Some(report),
+            _ => None,
+        }
+    }
+
     /// Whether the database failed outside a repository method ([`Error::Database`]).
     pub fn is_database(&self) -> bool {
         matches!(self, Error::Database(_))
@@ -283,6 +302,9 @@ mod tests {
             Error::InvalidClaim(ClaimRefusal::Expired { at: 20 }),
             Error::MissingReason,
             Error::Database(sqlx::Error::PoolTimedOut),
+            Error::Isolation(IsolationReport::from_findings(vec![crate::IsolationFinding::MissingTable {
+                table: "notes".into(),
+            }])),
         ]
     }
 
@@ -305,11 +327,17 @@ mod tests {
         );
         assert_eq!(chain(&every_variant()[0]), "invalid tenant id: tenant id is empty");
         assert_eq!(chain(&every_variant()[7]), "pool timed out while waiting for an open connection");
+        assert_eq!(
+            chain(&every_variant()[8]),
+            "the isolation audit failed with 1 finding: table `notes` does not exist; fix: create it (run the \
+             migrations), or correct the name; on PostgreSQL check the `search_path` and that the role has USAGE \
+             on the schema"
+        );
     }
 
     #[test]
     fn each_variant_has_its_predicate() {
-        let answers: Vec<[bool; 8]> = every_variant()
+        let answers: Vec<[bool; 9]> = every_variant()
             .iter()
             .map(|e| {
                 [
@@ -321,6 +349,7 @@ mod tests {
                     e.is_invalid_claim(),
                     e.is_missing_reason(),
                     e.is_database(),
+                    e.is_isolation(),
                 ]
             })
             .collect();
@@ -335,5 +364,7 @@ mod tests {
         assert!(variants[1].as_sqlx().is_some() && variants[7].as_sqlx().is_some());
         assert_eq!(variants[0].denial_reason(), None);
         assert_eq!(variants[0].claim_refusal(), None);
+        assert_eq!(variants[8].isolation_report().map(|r| r.findings().len()), Some(1));
+        assert_eq!(variants[0].isolation_report(), None);
     }
 }
