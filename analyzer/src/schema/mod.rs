@@ -45,6 +45,10 @@ pub struct Column {
     pub name: String,
     /// Whether it is `NOT NULL` (a primary key column is).
     pub not_null: bool,
+    /// Its SQL type as the migrations last declared it, in sqlparser's spelling
+    /// (`BIGINT`, `TEXT`, `VARCHAR(64)`, `uuid`, `bigserial`); empty for a column declared
+    /// without one (SQLite allows that).
+    pub data_type: String,
 }
 
 /// A unique constraint or unique index.
