@@ -566,6 +566,33 @@ fn mysql_modify_and_change_redefine_the_column() {
     assert_eq!(t.unique_keys[0].columns, ["e"]);
 }
 
+fn types(t: &Table) -> Vec<(&str, &str)> {
+    t.columns.iter().map(|c| (c.name.as_str(), c.data_type.as_str())).collect()
+}
+
+#[test]
+fn each_column_keeps_its_last_declared_type() {
+    let c = catalog(
+        PG,
+        "CREATE TABLE t (id bigserial PRIMARY KEY, tenant_id uuid NOT NULL, code VARCHAR(8), n INT);
+         ALTER TABLE t ALTER COLUMN n TYPE BIGINT, ALTER COLUMN code SET DATA TYPE TEXT;
+         ALTER TABLE t ADD COLUMN at TIMESTAMPTZ;",
+    );
+    assert_eq!(
+        types(table(&c, PG, "t")),
+        [("id", "bigserial"), ("tenant_id", "UUID"), ("code", "TEXT"), ("n", "BIGINT"), ("at", "TIMESTAMPTZ")]
+    );
+    let c = catalog(
+        MY,
+        "CREATE TABLE t (id INT PRIMARY KEY, a INT, c INT);
+         ALTER TABLE t MODIFY a VARCHAR(20), CHANGE c d BIGINT;",
+    );
+    assert_eq!(types(table(&c, MY, "t")), [("id", "INT"), ("a", "VARCHAR(20)"), ("d", "BIGINT")]);
+    // SQLite lets a column have no type.
+    let c = catalog(LITE, "CREATE TABLE t (id INTEGER PRIMARY KEY, anything)");
+    assert_eq!(types(table(&c, LITE, "t")), [("id", "INTEGER"), ("anything", "")]);
+}
+
 #[test]
 fn alter_operations_that_change_no_column_or_key_are_ignored() {
     let c = catalog(

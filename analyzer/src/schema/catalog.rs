@@ -555,7 +555,7 @@ impl Builder {
                 format!("column `{name}` of table `{}` already exists", entry.table.name),
             ));
         }
-        entry.table.columns.push(Column { name: name.clone(), not_null: false });
+        entry.table.columns.push(Column { name: name.clone(), not_null: false, data_type: type_name(&c.data_type) });
         if c.data_type == DataType::Integer(None) {
             entry.integer_columns.push(name.clone());
         }
@@ -872,9 +872,13 @@ impl Builder {
                             c.not_null = false;
                         }
                     }
+                    AlterColumnOperation::SetDataType { data_type, .. } => {
+                        if let Some(c) = self.column_mut(&mut entry.table, &name) {
+                            c.data_type = type_name(data_type);
+                        }
+                    }
                     AlterColumnOperation::SetDefault { .. }
                     | AlterColumnOperation::DropDefault
-                    | AlterColumnOperation::SetDataType { .. }
                     | AlterColumnOperation::AddGenerated { .. }
                     | AlterColumnOperation::GenericOptions { .. } => {}
                 }
@@ -987,6 +991,7 @@ impl Builder {
         let in_key = entry.table.primary_key.iter().any(|k| self.same_column(k, column));
         if let Some(c) = self.column_mut(&mut entry.table, column) {
             c.not_null = in_key;
+            c.data_type = type_name(data_type);
         }
         entry.integer_columns.retain(|c| !self.same_column(c, column));
         if *data_type == DataType::Integer(None) {
@@ -1192,4 +1197,13 @@ fn pg_name(table: &str, columns: &[String], label: &str) -> Option<String> {
     out.push('_');
     out.push_str(label);
     Some(out)
+}
+
+/// A column's type as [`Column::data_type`] stores it: sqlparser's spelling, empty for
+/// none (`DataType::Unspecified`, SQLite's typeless columns).
+fn type_name(data_type: &DataType) -> String {
+    match data_type {
+        DataType::Unspecified => String::new(),
+        other => other.to_string(),
+    }
 }

@@ -1,5 +1,6 @@
 //! What the analyser knows of the database's tables: the catalog its migrations build
-//! ([`Catalog`]), and what each table is to a tenant ([`Ownership`]).
+//! ([`Catalog`]), what each table is to a tenant ([`Ownership`]), and the PostgreSQL
+//! row-level security that follows from it ([`policy_migration`]).
 //!
 //! Names here are the names as the database stores them (PostgreSQL folds unquoted names
 //! to lower case; the others keep them as written): `Table::name` of `CREATE TABLE
@@ -7,9 +8,11 @@
 
 mod catalog;
 mod ownership;
+mod rls;
 
 pub use catalog::{Migration, SchemaError, read_migrations};
 pub use ownership::{ConfigurationError, Link, Ownership};
+pub use rls::{POLICY_NAME, RUNTIME_ROLE, RlsError, RlsOptions, TENANT_SETTING, policy_migration};
 
 /// The tables of a database, as its migrations leave them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,6 +48,10 @@ pub struct Column {
     pub name: String,
     /// Whether it is `NOT NULL` (a primary key column is).
     pub not_null: bool,
+    /// Its SQL type as the migrations last declared it, in sqlparser's spelling
+    /// (`BIGINT`, `TEXT`, `VARCHAR(64)`, `uuid`, `bigserial`); empty for a column declared
+    /// without one (SQLite allows that).
+    pub data_type: String,
 }
 
 /// A unique constraint or unique index.
