@@ -246,7 +246,7 @@ pub(crate) async fn connection<'c, DB: Database>(db: &'c Db<DB>, view: &View<'c>
             Some(pool) => Ok(Conn::Pooled(Box::pin(pool.acquire()).await?)),
             None => Err(refuse(RlsRefusal::NoUnscopedPool)),
         },
-        Who::Set(_) => Err(refuse(RlsRefusal::ScopeSet)),
+        Who::Set(_) => Err(refuse(RlsRefusal::Set)),
     }
 }
 

@@ -78,7 +78,7 @@ pub struct InvalidSetting(String);
 #[non_exhaustive]
 pub enum RlsRefusal {
     /// A [`ScopeSet`](crate::ScopeSet) read: the setting holds one tenant.
-    ScopeSet,
+    Set,
     /// An `#[unscoped]` method, and the `Db` has no
     /// [`unscoped_pool`](crate::DbBuilder::unscoped_pool) to bypass the policies with.
     NoUnscopedPool,
@@ -89,7 +89,7 @@ pub enum RlsRefusal {
 impl fmt::Display for RlsRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            RlsRefusal::ScopeSet => {
+            RlsRefusal::Set => {
                 "a `ScopeSet` is not supported under row-level security: the tenant setting holds one tenant; read each tenant with its own `Scope`"
             }
             RlsRefusal::NoUnscopedPool => {

@@ -115,7 +115,7 @@ async fn calls_and_transactions_run_under_the_policy(admin: Db<Postgres>) -> Res
         assert_eq!(ledger.count_all(&db.unscoped("test")?).await?, 3);
         let both = db.scope_set([tenant("acme"), tenant("globex")])?;
         let e = ledger.customers(&both).await.expect_err("a set under RLS");
-        assert_eq!(e.rls_refusal(), Some(RlsRefusal::ScopeSet), "{e:?}");
+        assert_eq!(e.rls_refusal(), Some(RlsRefusal::Set), "{e:?}");
         let without_bypass = Db::builder(db.pool().clone()).row_level_security(Rls::per_transaction()).build();
         let e =
             LedgerRepo::new(&without_bypass).count_all(&without_bypass.unscoped("test")?).await.expect_err("no bypass");
