@@ -26,10 +26,20 @@ pub fn expand(repo: &Repo) -> TokenStream {
             let body = body(repo, m, *backend);
             quote! { #sig { #body } }
         });
+        let tables = tenant_tables(repo, *backend);
         quote! {
             ::tenantry::#gate! {
                 impl #ident for #repo_ident<#db> {
                     #(#methods)*
+                }
+
+                impl #repo_ident<#db> {
+                    /// The tenant-owned tables this repository's statements use, with their
+                    /// tenant columns (a child table: none), for
+                    /// [`Db::verify_isolation`](::tenantry::Db::verify_isolation).
+                    #vis fn tenant_tables() -> ::std::vec::Vec<::tenantry::TenantTable> {
+                        ::std::vec![#(#tables),*]
+                    }
                 }
             }
         }
@@ -87,6 +97,29 @@ pub fn expand(repo: &Repo) -> TokenStream {
         #(#tracked)*
         #warnings
     }
+}
+
+/// `TenantTable::new(..)` / `child(..)` for each tenant-owned table the methods use, named
+/// as the migrations store it; global tables are not the audit's.
+fn tenant_tables(repo: &Repo, backend: Backend) -> Vec<TokenStream> {
+    use tenantry_analyzer::schema::Ownership;
+    let schema = repo.options.schema(backend);
+    let mut names: Vec<String> = Vec::new();
+    for table in repo.methods.iter().flat_map(|m| &m.tables) {
+        let stored = schema.catalog.as_ref().and_then(|c| c.table(backend, table)).map(|t| t.name.clone());
+        let name = stored.unwrap_or_else(|| table.clone());
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+        .iter()
+        .filter_map(|name| match schema.ownership(backend, name) {
+            Ownership::Tenant { column } => Some(quote!(::tenantry::TenantTable::new(#name, #column))),
+            Ownership::Child { .. } => Some(quote!(::tenantry::TenantTable::child(#name))),
+            Ownership::Global | Ownership::Unclassified | Ownership::Unknown => None,
+        })
+        .collect()
 }
 
 /// The runtime feature a backend needs.

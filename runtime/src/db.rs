@@ -126,6 +126,17 @@ impl DbBuilder<sqlx::Postgres> {
         self.unscoped_pool = Some(pool);
         self
     }
+
+    /// The finished `Db`, after [`Db::verify_isolation`] of `tables` found nothing: the
+    /// way to start a service in row-level security mode, which refuses to start (with
+    /// [`Error::Isolation`](crate::Error::Isolation) listing each finding and its fix)
+    /// when the database would not confine SQL outside the repositories.
+    /// `XRepo::<Postgres>::tenant_tables()` lists a repository's tables.
+    pub async fn build_verified(self, tables: &[crate::TenantTable]) -> Result<Db<sqlx::Postgres>> {
+        let db = self.build();
+        db.verify_isolation(tables).await?.into_result()?;
+        Ok(db)
+    }
 }
 
 impl<DB: Database> Db<DB> {

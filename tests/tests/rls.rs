@@ -57,7 +57,10 @@ async fn rls_db(admin: &Db<Postgres>, role: &str, max_connections: u32) -> Resul
         })
         .connect_with((*admin.pool().connect_options()).clone())
         .await?;
-    Ok(Db::builder(pool).row_level_security(Rls::per_transaction()).unscoped_pool(admin.pool().clone()).build())
+    // The start of a service in RLS mode: it refuses to start when the audit finds the
+    // database would not confine SQL outside the repositories.
+    let builder = Db::builder(pool).row_level_security(Rls::per_transaction()).unscoped_pool(admin.pool().clone());
+    builder.build_verified(&LedgerRepo::<Postgres>::tenant_tables()).await
 }
 
 async fn drop_role(admin: &Db<Postgres>, rls: &Db<Postgres>, role: &str) -> Result<()> {
@@ -108,8 +111,17 @@ async fn calls_and_transactions_run_under_the_policy(admin: Db<Postgres>) -> Res
             .execute(db.pool())
             .await;
         assert!(raw_insert.is_err(), "a raw write without a tenant passed the policy");
-        // The superuser (who bypasses RLS) sees all three rows.
+        // The superuser (who bypasses RLS) sees all three rows; a `Db` running as it does
+        // not start in RLS mode.
         assert_eq!(raw_count(&admin).await?, 3);
+        assert_eq!(
+            LedgerRepo::<Postgres>::tenant_tables(),
+            [tenantry::TenantTable::new("ledger", "tenant_id")],
+            "the generated list of the repository's tenant tables"
+        );
+        let as_superuser = Db::builder(admin.pool().clone()).row_level_security(Rls::per_transaction());
+        let e = as_superuser.build_verified(&LedgerRepo::<Postgres>::tenant_tables()).await.expect_err("a superuser");
+        assert!(e.is_isolation(), "{e:?}");
 
         // An unscoped method runs on the bypass pool; a set read is refused before SQL.
         assert_eq!(ledger.count_all(&db.unscoped("test")?).await?, 3);

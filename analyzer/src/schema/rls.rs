@@ -135,8 +135,9 @@ impl fmt::Display for RlsError {
 impl std::error::Error for RlsError {}
 
 /// A PostgreSQL migration that enables row-level security for every tenant-owned table
-/// of `schema` (see the [module](self) documentation), with the runtime role and its
-/// grants.
+/// of `schema` (a tenant-owned table on its tenant column, the tenant table on its key, a
+/// child table through its owning key; global tables read-only), with the runtime role and
+/// its grants.
 ///
 /// Errors: no catalog, a configuration the migrations contradict, a table that is
 /// neither owned nor declared global, a tenant column of a type the setting cannot be
