@@ -202,10 +202,44 @@ pub fn bind<'q, DB: Database, T: Bindable<'q, DB>>(query: RawQuery<DB>, value: &
     query.bind(value)
 }
 
-/// The frame of every call: the policy (unless nobody listens), the connection, the
-/// statement, the error wording, the audit; boxed here, so that its `Send` is proved once.
-macro_rules! call {
-    ($db:ident, $m:ident, $view:ident, |$conn:ident, $shown:ident| $run:expr, $rows:expr) => {
+/// Writes a runner: its signature (with or without a row decoder) and the frame of every
+/// call, around the statement's `run` — the policy (unless nobody listens), the
+/// connection, the error wording, the commit of an RLS transaction, the audit — boxed here,
+/// so that its `Send` is proved once. Names are passed in: `macro_rules!` locals are
+/// hygienic.
+macro_rules! runner {
+    ($(#[$attr:meta])* fn $name:ident($db:ident, $m:ident, $view:ident, $query:ident, $decode:ident) -> $out:ty
+        { |$conn:ident, $shown:ident| $run:expr } rows $rows:expr) => {
+        $(#[$attr])*
+        pub fn $name<'a, DB, T>(
+            $db: &'a Db<DB>,
+            $m: &'static Method,
+            $view: View<'a>,
+            $query: RawQuery<DB>,
+            $decode: Decode<DB, T>,
+        ) -> BoxFuture<'a, Result<$out>>
+        where
+            DB: Backend,
+            T: Send + 'a,
+            for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+            DB::Arguments: IntoArguments<DB>,
+        {
+            runner!(@frame $db, $m, $view, |$conn, $shown| $run, $rows)
+        }
+    };
+    ($(#[$attr:meta])* fn $name:ident($db:ident, $m:ident, $view:ident, $query:ident) -> $out:ty
+        { |$conn:ident, $shown:ident| $run:expr } rows $rows:expr) => {
+        $(#[$attr])*
+        pub fn $name<'a, DB>($db: &'a Db<DB>, $m: &'static Method, $view: View<'a>, $query: RawQuery<DB>) -> BoxFuture<'a, Result<$out>>
+        where
+            DB: Backend,
+            for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+            DB::Arguments: IntoArguments<DB>,
+        {
+            runner!(@frame $db, $m, $view, |$conn, $shown| $run, $rows)
+        }
+    };
+    (@frame $db:ident, $m:ident, $view:ident, |$conn:ident, $shown:ident| $run:expr, $rows:expr) => {
         Box::pin(async move {
             let call = match quiet($db, $m) {
                 Some(call) => call,
@@ -224,109 +258,45 @@ macro_rules! call {
     };
 }
 
-/// `Vec<T>`: every row.
-pub fn fetch_all<'a, DB, T>(
-    db: &'a Db<DB>,
-    m: &'static Method,
-    view: View<'a>,
-    query: RawQuery<DB>,
-    decode: Decode<DB, T>,
-) -> BoxFuture<'a, Result<Vec<T>>>
-where
-    DB: Backend,
-    T: Send + 'a,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-{
-    use futures_util::TryStreamExt;
-    call!(
-        db,
-        m,
-        view,
-        |conn, shown| query
-            .fetch(&mut *conn)
-            .and_then(|row| std::future::ready(decode(&row)))
-            .try_collect()
-            .await
-            .map_err(|e| failed(m, shown, e)),
-        |v: &Vec<_>| Some(v.len() as u64)
-    )
+runner! {
+    /// `Vec<T>`: every row.
+    fn fetch_all(db, m, view, query, decode) -> Vec<T> {
+        |conn, shown| futures_util::TryStreamExt::try_collect(futures_util::TryStreamExt::and_then(
+            query.fetch(&mut *conn),
+            |row| std::future::ready(decode(&row)),
+        ))
+        .await
+        .map_err(|e| failed(m, shown, e))
+    } rows |v: &Vec<_>| Some(v.len() as u64)
 }
 
-/// `Option<T>`: zero or one row.
-pub fn fetch_optional<'a, DB, T>(
-    db: &'a Db<DB>,
-    m: &'static Method,
-    view: View<'a>,
-    query: RawQuery<DB>,
-    decode: Decode<DB, T>,
-) -> BoxFuture<'a, Result<Option<T>>>
-where
-    DB: Backend,
-    T: Send + 'a,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-{
-    call!(
-        db,
-        m,
-        view,
+runner! {
+    /// `Option<T>`: zero or one row.
+    fn fetch_optional(db, m, view, query, decode) -> Option<T> {
         |conn, shown| {
             let row = query.fetch_optional(&mut *conn).await.map_err(|e| failed(m, shown, e))?;
             row.map(|row| decode(&row)).transpose().map_err(|e| failed(m, shown, e))
-        },
-        |v: &Option<_>| Some(v.is_some() as u64)
-    )
+        }
+    } rows |v: &Option<_>| Some(v.is_some() as u64)
 }
 
-/// `T` of a statement that returns at most one row (a single-row `INSERT ... RETURNING`,
-/// an aggregate): read as `fetch_one` would, with no second poll; none is `NotFound`.
-pub fn fetch_single<'a, DB, T>(
-    db: &'a Db<DB>,
-    m: &'static Method,
-    view: View<'a>,
-    query: RawQuery<DB>,
-    decode: Decode<DB, T>,
-) -> BoxFuture<'a, Result<T>>
-where
-    DB: Backend,
-    T: Send + 'a,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-{
-    call!(
-        db,
-        m,
-        view,
+runner! {
+    /// `T` of a statement that returns at most one row (a single-row `INSERT ... RETURNING`,
+    /// an aggregate): read as `fetch_one` would, with no second poll; none is `NotFound`.
+    fn fetch_single(db, m, view, query, decode) -> T {
         |conn, shown| {
             let row = query.fetch_optional(&mut *conn).await.map_err(|e| failed(m, shown, e))?;
             let row = row.ok_or_else(|| not_found(m, shown))?;
             decode(&row).map_err(|e| failed(m, shown, e))
-        },
-        |_| Some(1)
-    )
+        }
+    } rows |_| Some(1)
 }
 
-/// `T`: exactly one row, else `NotFound` or `TooManyRows`.
-pub fn fetch_one<'a, DB, T>(
-    db: &'a Db<DB>,
-    m: &'static Method,
-    view: View<'a>,
-    query: RawQuery<DB>,
-    decode: Decode<DB, T>,
-) -> BoxFuture<'a, Result<T>>
-where
-    DB: Backend,
-    T: Send + 'a,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-{
-    use futures_util::TryStreamExt;
-    call!(
-        db,
-        m,
-        view,
+runner! {
+    /// `T`: exactly one row, else `NotFound` or `TooManyRows`.
+    fn fetch_one(db, m, view, query, decode) -> T {
         |conn, shown| {
+            use futures_util::TryStreamExt;
             let mut rows = query.fetch(&mut *conn);
             let first = rows.try_next().await.map_err(|e| failed(m, shown, e))?;
             let Some(first) = first else { return Err(not_found(m, shown)) };
@@ -336,51 +306,22 @@ where
                     Err(Error::TooManyRows { repository: m.repository, method: m.name, tenant: shown.to_string() })
                 }
             }
-        },
-        |_| Some(1)
-    )
+        }
+    } rows |_| Some(1)
 }
 
-/// `u64`: the rows the statement affected.
-pub fn rows_affected<'a, DB>(
-    db: &'a Db<DB>,
-    m: &'static Method,
-    view: View<'a>,
-    query: RawQuery<DB>,
-) -> BoxFuture<'a, Result<u64>>
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-{
-    call!(
-        db,
-        m,
-        view,
-        |conn, shown| query.execute(&mut *conn).await.map(|r| DB::rows_affected(&r)).map_err(|e| failed(m, shown, e)),
-        |v: &u64| Some(*v)
-    )
+runner! {
+    /// `u64`: the rows the statement affected.
+    fn rows_affected(db, m, view, query) -> u64 {
+        |conn, shown| query.execute(&mut *conn).await.map(|r| DB::rows_affected(&r)).map_err(|e| failed(m, shown, e))
+    } rows |v: &u64| Some(*v)
 }
 
-/// `()`: runs the statement.
-pub fn execute<'a, DB>(
-    db: &'a Db<DB>,
-    m: &'static Method,
-    view: View<'a>,
-    query: RawQuery<DB>,
-) -> BoxFuture<'a, Result<()>>
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-{
-    call!(
-        db,
-        m,
-        view,
-        |conn, shown| query.execute(&mut *conn).await.map(|_| ()).map_err(|e| failed(m, shown, e)),
-        |_| None
-    )
+runner! {
+    /// `()`: runs the statement.
+    fn execute(db, m, view, query) -> () {
+        |conn, shown| query.execute(&mut *conn).await.map(|_| ()).map_err(|e| failed(m, shown, e))
+    } rows |_| None
 }
 
 /// `RowStream<'_, T>`: rows decoded one at a time. The policy runs when the stream is
