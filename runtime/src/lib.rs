@@ -84,57 +84,28 @@ pub type RowStream<'a, T> = futures_core::stream::BoxStream<'a, Result<T>>;
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 // Generated impls of a backend whose feature is off fail here, once per trait and backend,
-// with the fix; otherwise the tokens pass through.
-#[cfg(feature = "sqlite")]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __backend_sqlite {
-    ($($tokens:tt)*) => { $($tokens)* };
-}
+// with the fix; otherwise the tokens pass through. (`$d` is a `$` handed to the inner
+// macro: nested macro_rules cannot write their own `$` on stable.)
+macro_rules! backend_gate {
+    ($d:tt $($feature:literal => $name:ident),*) => {$(
+        #[cfg(feature = $feature)]
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! $name {
+            ($d($d tokens:tt)*) => { $d($d tokens)* };
+        }
 
-#[cfg(not(feature = "sqlite"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __backend_sqlite {
-    ($($tokens:tt)*) => {
-        ::core::compile_error!(
-            "this repository runs on sqlite (`backends(sqlite)`), but tenantry's `sqlite` feature is off: enable it, e.g. `tenantry = { version = \"0.1\", features = [\"sqlite\"] }`"
-        );
-    };
+        #[cfg(not(feature = $feature))]
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! $name {
+            ($d($d tokens:tt)*) => {
+                ::core::compile_error!(::core::concat!(
+                    "this repository runs on ", $feature, " (`backends(", $feature, ")`), but tenantry's `", $feature,
+                    "` feature is off: enable it, e.g. `tenantry = { version = \"0.1\", features = [\"", $feature, "\"] }`"
+                ));
+            };
+        }
+    )*};
 }
-
-#[cfg(feature = "postgres")]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __backend_postgres {
-    ($($tokens:tt)*) => { $($tokens)* };
-}
-
-#[cfg(not(feature = "postgres"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __backend_postgres {
-    ($($tokens:tt)*) => {
-        ::core::compile_error!(
-            "this repository runs on postgres (`backends(postgres)`), but tenantry's `postgres` feature is off: enable it, e.g. `tenantry = { version = \"0.1\", features = [\"postgres\"] }`"
-        );
-    };
-}
-
-#[cfg(feature = "mysql")]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __backend_mysql {
-    ($($tokens:tt)*) => { $($tokens)* };
-}
-
-#[cfg(not(feature = "mysql"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __backend_mysql {
-    ($($tokens:tt)*) => {
-        ::core::compile_error!(
-            "this repository runs on mysql (`backends(mysql)`), but tenantry's `mysql` feature is off: enable it, e.g. `tenantry = { version = \"0.1\", features = [\"mysql\"] }`"
-        );
-    };
-}
+backend_gate!($ "sqlite" => __backend_sqlite, "postgres" => __backend_postgres, "mysql" => __backend_mysql);
