@@ -1,7 +1,8 @@
-//! Row-level security mode against plain PostgreSQL, side by side in one run: the same
-//! generated repository methods on a `Db` in RLS mode (a `NOBYPASSRLS` role, a policy on
-//! the table, the tenant set per transaction) and on a plain `Db` (a role RLS does not
-//! apply to), alternating batches so that load hits both alike.
+//! Row-level security modes against plain PostgreSQL, side by side in one run: the same
+//! generated repository methods on a plain `Db` (a role RLS does not apply to) and on
+//! `Db`s in the two RLS modes (a `NOBYPASSRLS` role, a policy on the table; the tenant on
+//! a pinned connection, or set per transaction), alternating batches so that load hits
+//! all alike.
 //!
 //! ```text
 //! cargo bench -p tenantry --features postgres --bench rls
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Executor, Postgres};
-use tenantry::{Db, Rls, Scope, TenantId, tenant_repository};
+use tenantry::{Db, Pinning, Rls, Scope, TenantId, tenant_repository};
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct Invoice {
@@ -82,6 +83,37 @@ async fn alternate<'a>(rounds: usize, batch: usize, sides: &mut [Side<'a>]) -> V
         .collect()
 }
 
+/// The sides of a pair: each repository's point read (`read`) or insert.
+fn sides<'a>(names: &[&'a str], repos: &'a [InvoicesRepo<Postgres>], scopes: &'a [Scope], read: bool) -> Vec<Side<'a>> {
+    // Every side pays the bench's own boxed future per call alike.
+    let id = |i: usize| 2 + 2 * (i as i64 % 400);
+    names
+        .iter()
+        .zip(repos.iter().zip(scopes))
+        .map(|(name, (repo, scope))| -> Side<'a> {
+            if read {
+                (
+                    name,
+                    Box::new(move |i| {
+                        Box::pin(async move {
+                            black_box(repo.find(scope, id(i)).await.unwrap());
+                        })
+                    }),
+                )
+            } else {
+                (
+                    name,
+                    Box::new(move |_| {
+                        Box::pin(async move {
+                            black_box(repo.create(scope, "bench", 1).await.unwrap());
+                        })
+                    }),
+                )
+            }
+        })
+        .collect()
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     rt.block_on(run());
@@ -109,72 +141,39 @@ async fn run() {
         .await
         .expect("the bench role connects");
     let plain = Db::new(admin.clone());
-    let rls = Db::builder(app)
-        .row_level_security(Rls::per_transaction())
-        .build_verified(&InvoicesRepo::<Postgres>::tenant_tables())
-        .await
-        .expect("the bench database passes the isolation audit");
-    let acme = TenantId::parse("acme").expect("tenant id");
-    let (plain_scope, rls_scope): (Scope, Scope) = (plain.scope(acme.clone()).unwrap(), rls.scope(acme).unwrap());
-    let (plain_repo, rls_repo) = (InvoicesRepo::new(&plain), InvoicesRepo::new(&rls));
-    let (plain_repo, rls_repo, plain_scope, rls_scope) = (&plain_repo, &rls_repo, &plain_scope, &rls_scope);
-    // Both sides pay the bench's own boxed future per call alike.
-    let id = |i: usize| 2 + 2 * (i as i64 % 400);
-
-    println!("PostgreSQL, one connection per pool, {rounds} alternating rounds of {batch} calls, median per call:");
-    let reads = alternate(
-        rounds,
-        batch,
-        &mut [
-            (
-                "point read, plain",
-                Box::new(move |i| {
-                    Box::pin(async move {
-                        black_box(plain_repo.find(plain_scope, id(i)).await.unwrap());
-                    })
-                }),
-            ),
-            (
-                "point read, RLS",
-                Box::new(move |i| {
-                    Box::pin(async move {
-                        black_box(rls_repo.find(rls_scope, id(i)).await.unwrap());
-                    })
-                }),
-            ),
-        ],
-    )
-    .await;
-    let writes = alternate(
-        rounds,
-        batch,
-        &mut [
-            (
-                "insert, plain",
-                Box::new(move |_| {
-                    Box::pin(async move {
-                        black_box(plain_repo.create(plain_scope, "bench", 1).await.unwrap());
-                    })
-                }),
-            ),
-            (
-                "insert, RLS",
-                Box::new(move |_| {
-                    Box::pin(async move {
-                        black_box(rls_repo.create(rls_scope, "bench", 1).await.unwrap());
-                    })
-                }),
-            ),
-        ],
-    )
-    .await;
-    for pair in [reads, writes] {
-        for (name, t) in &pair {
-            println!("  {name:<20} {:>8.1} µs", t.as_secs_f64() * 1e6);
+    let tables = InvoicesRepo::<Postgres>::tenant_tables();
+    let rls_db = |mode: Rls| {
+        let app = app.clone();
+        let tables = tables.clone();
+        async move {
+            Db::builder(app)
+                .row_level_security(mode)
+                .build_verified(&tables)
+                .await
+                .expect("the bench database passes the isolation audit")
         }
-        println!("  RLS / plain          {:>8.3}", pair[1].1.as_secs_f64() / pair[0].1.as_secs_f64());
+    };
+    // One pinned connection for the tenant: as many connections as the other sides.
+    let pinned = rls_db(Rls::pinned(Pinning::default().connections_per_tenant(1))).await;
+    let per_transaction = rls_db(Rls::per_transaction()).await;
+    let dbs = [("plain", &plain), ("RLS pinned", &pinned), ("RLS per transaction", &per_transaction)];
+    let acme = TenantId::parse("acme").expect("tenant id");
+    let scopes: Vec<Scope> = dbs.iter().map(|(_, db)| db.scope(acme.clone()).unwrap()).collect();
+    let repos: Vec<InvoicesRepo<Postgres>> = dbs.iter().map(|(_, db)| InvoicesRepo::new(db)).collect();
+
+    println!(
+        "PostgreSQL, one connection per side (the pinned side's shared pool idle), {rounds} alternating rounds of {batch} calls, median per call:"
+    );
+    for (kind, read) in [("point read", true), ("insert", false)] {
+        let names = dbs.map(|(name, _)| name);
+        let times = alternate(rounds, batch, &mut sides(&names, &repos, &scopes, read)).await;
+        for (name, t) in &times {
+            let ratio = t.as_secs_f64() / times[0].1.as_secs_f64();
+            println!("  {kind:<10} {name:<20} {:>8.1} µs  {ratio:>6.3}x", t.as_secs_f64() * 1e6);
+        }
     }
-    rls.close().await;
+    pinned.close().await;
+    per_transaction.close().await;
     for statement in ["DROP TABLE tenantry_bench_rls".to_string(), format!("DROP ROLE {ROLE}")] {
         admin.execute(sqlx::AssertSqlSafe(statement)).await.expect("bench clean-up");
     }

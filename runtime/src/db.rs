@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use sqlx::{Database, Pool};
 
 use crate::audit::{AuditEvent, AuditKind, AuditSink};
+use crate::pins::Pins;
 use crate::policy::{Access, Action, Policy, Verdict};
 use crate::{Error, Result, Scope, ScopedTx, TenantKey, Unscoped};
 
@@ -31,6 +32,8 @@ pub struct Db<DB: Database> {
     settings: Arc<Settings>,
     /// Under row-level security: the pool `#[unscoped]` methods bypass the policies on.
     unscoped_pool: Option<Pool<DB>>,
+    /// Under [`Rls::pinned`](crate::Rls::pinned): the tenants' own pools.
+    pins: Option<Arc<Pins<DB>>>,
 }
 
 pub(crate) struct Settings {
@@ -44,7 +47,12 @@ pub(crate) struct Settings {
 
 impl<DB: Database> Clone for Db<DB> {
     fn clone(&self) -> Self {
-        Db { pool: self.pool.clone(), settings: self.settings.clone(), unscoped_pool: self.unscoped_pool.clone() }
+        Db {
+            pool: self.pool.clone(),
+            settings: self.settings.clone(),
+            unscoped_pool: self.unscoped_pool.clone(),
+            pins: self.pins.clone(),
+        }
     }
 }
 
@@ -64,6 +72,7 @@ pub struct DbBuilder<DB: Database> {
     pool: Pool<DB>,
     rls: Option<crate::Rls>,
     unscoped_pool: Option<Pool<DB>>,
+    pins: Option<Arc<Pins<DB>>>,
     policy: Option<Box<dyn Policy>>,
     audit: Option<Arc<dyn AuditSink>>,
     claim_key: Option<Vec<u8>>,
@@ -94,6 +103,7 @@ impl<DB: Database> DbBuilder<DB> {
         Db {
             pool: self.pool,
             unscoped_pool: self.unscoped_pool,
+            pins: self.pins,
             settings: Arc::new(Settings {
                 rls: self.rls,
                 policy: self.policy,
@@ -107,13 +117,30 @@ impl<DB: Database> DbBuilder<DB> {
 
 #[cfg(feature = "postgres")]
 impl DbBuilder<sqlx::Postgres> {
-    /// Runs every scoped call and transaction with the tenant set transaction-locally,
-    /// so that PostgreSQL's row-level security policies confine it too (see [`Rls`](crate::Rls)).
+    /// Runs every scoped call and transaction with the tenant set, on a connection
+    /// pinned to it or transaction-locally, so that PostgreSQL's row-level security
+    /// policies confine it too (see [`Rls`](crate::Rls)).
     ///
     /// The pool's role must not own the tables, be superuser or have `BYPASSRLS`. A
     /// `ScopeSet` read is refused (the setting holds one tenant), and `#[unscoped]`
-    /// methods need [`unscoped_pool`](DbBuilder::unscoped_pool).
+    /// methods need [`unscoped_pool`](DbBuilder::unscoped_pool). Pinned connections are
+    /// opened with the pool's connect and pool options (its `after_connect` too), at most
+    /// [`Pinning::connections_per_tenant`](crate::Pinning::connections_per_tenant) each.
     pub fn row_level_security(mut self, rls: crate::Rls) -> Self {
+        self.pins = rls.pinning().map(|limits| {
+            let connect = self.pool.connect_options();
+            let options = self.pool.options().clone();
+            let setting = rls.setting_name().to_string();
+            let open: crate::pins::OpenPool<sqlx::Postgres> = Box::new(move |tenant, limits| {
+                options
+                    .clone()
+                    .max_connections(limits.per_tenant())
+                    .min_connections(0)
+                    .idle_timeout(limits.idle())
+                    .connect_lazy_with((*connect).clone().options([(setting.as_str(), tenant)]))
+            });
+            Arc::new(Pins::new(rls.setting_name().to_string(), limits.clone(), open, read_setting))
+        });
         self.rls = Some(rls);
         self
     }
@@ -139,6 +166,15 @@ impl DbBuilder<sqlx::Postgres> {
     }
 }
 
+/// What `name` holds on `conn`: how a pinned pool checks that its tenant reached the server.
+#[cfg(feature = "postgres")]
+fn read_setting<'c>(
+    conn: &'c mut sqlx::PgConnection,
+    name: &'c str,
+) -> crate::BoxFuture<'c, std::result::Result<Option<String>, sqlx::Error>> {
+    Box::pin(sqlx::query_scalar("SELECT current_setting($1, true)").bind(name).fetch_one(conn))
+}
+
 impl<DB: Database> Db<DB> {
     /// Wraps an existing pool, with no policy and no audit sink.
     pub fn new(pool: Pool<DB>) -> Self {
@@ -147,7 +183,7 @@ impl<DB: Database> Db<DB> {
 
     /// Starts a `Db` with settings.
     pub fn builder(pool: Pool<DB>) -> DbBuilder<DB> {
-        DbBuilder { pool, rls: None, unscoped_pool: None, policy: None, audit: None, claim_key: None }
+        DbBuilder { pool, rls: None, unscoped_pool: None, pins: None, policy: None, audit: None, claim_key: None }
     }
 
     /// Opens a pool on `url` with sqlx's default options.
@@ -180,6 +216,9 @@ impl<DB: Database> Db<DB> {
     /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
     /// ```
     pub async fn close(&self) {
+        if let Some(pins) = &self.pins {
+            pins.close().await;
+        }
         self.pool.close().await;
     }
 
@@ -269,17 +308,33 @@ impl<DB: Database> Db<DB> {
     /// pass `&tx` to repository methods and they run on it, for that tenant only.
     /// `commit`/`rollback` consume it; dropping it rolls back.
     pub async fn begin<K: TenantKey>(&self, scope: &Scope<K>) -> Result<ScopedTx<DB, K>> {
-        let tx = match &self.settings.rls {
-            None => self.pool.begin().await?,
-            Some(rls) => {
+        let pinned = match &self.pins {
+            Some(pins) => pins.begin(&scope.tenant().key_str()).await?,
+            None => None,
+        };
+        let (tx, lent) = match (&self.settings.rls, pinned) {
+            (None, _) => (self.pool.begin().await?, None),
+            (Some(_), Some((tx, lent))) => (tx, Some(lent)),
+            (Some(rls), None) => {
                 let begin =
                     rls.begin(&scope.tenant().key_str()).map_err(|r| sqlx::Error::Configuration(Box::new(r)))?;
-                self.pool.begin_with(sqlx::AssertSqlSafe(begin)).await?
+                (self.pool.begin_with(sqlx::AssertSqlSafe(begin)).await?, None)
             }
         };
         let key = scope.tenant().key_str();
         self.record(Some(&key), AuditKind::TxBegun);
-        Ok(ScopedTx::new(scope.tenant().clone(), tx, self.clone()))
+        Ok(ScopedTx::new(scope.tenant().clone(), tx, lent, self.clone()))
+    }
+
+    /// The tenants' own pools, under [`Rls::pinned`](crate::Rls::pinned).
+    pub(crate) fn pins(&self) -> Option<&Pins<DB>> {
+        self.pins.as_deref()
+    }
+
+    /// How many tenants have connections pinned to them now (0 unless the `Db` is in
+    /// [`Rls::pinned`](crate::Rls::pinned) mode).
+    pub fn pinned_tenants(&self) -> usize {
+        self.pins.as_ref().map_or(0, |pins| pins.tenants())
     }
 
     /// The pool `#[unscoped]` methods bypass row-level security on, if any.

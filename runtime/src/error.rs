@@ -228,6 +228,27 @@ impl Error {
         }
     }
 
+    /// Whether the connection was lost under the call or transaction: the socket failed,
+    /// or the server ended the session (`pg_terminate_backend` or a shutdown: SQLSTATE
+    /// class `08` and `57P01`–`57P03`; MariaDB's `KILL`: `70100`). A transaction it
+    /// happened in was rolled back by the server; the pool opens a new connection for the
+    /// next call, so retrying the whole unit of work is safe.
+    pub fn is_connection_lost(&self) -> bool {
+        let source = match self {
+            Error::Query { source, .. } | Error::Database(source) => source,
+            _ => return false,
+        };
+        match source {
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(e) => {
+                let code = e.code();
+                let code = code.as_deref().unwrap_or("");
+                code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "70100")
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the database failed outside a repository method ([`Error::Database`]).
     pub fn is_database(&self) -> bool {
         matches!(self, Error::Database(_))

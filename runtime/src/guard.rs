@@ -184,6 +184,7 @@ pub enum TenantBind<'a> {
 /// transaction's, or under row-level security a transaction of its own.
 pub(crate) enum Conn<'c, DB: Database> {
     Pooled(PoolConnection<DB>),
+    Pinned(crate::pins::Pinned<DB>),
     Tx(tokio::sync::MutexGuard<'c, Transaction<'static, DB>>),
     Rls(Transaction<'static, DB>),
 }
@@ -193,6 +194,7 @@ impl<DB: Database> Deref for Conn<'_, DB> {
     fn deref(&self) -> &DB::Connection {
         match self {
             Conn::Pooled(c) => c,
+            Conn::Pinned(p) => &p.conn,
             Conn::Tx(t) => t,
             Conn::Rls(t) => t,
         }
@@ -203,6 +205,7 @@ impl<DB: Database> DerefMut for Conn<'_, DB> {
     fn deref_mut(&mut self) -> &mut DB::Connection {
         match self {
             Conn::Pooled(c) => c,
+            Conn::Pinned(p) => &mut p.conn,
             Conn::Tx(t) => t,
             Conn::Rls(t) => t,
         }
@@ -215,7 +218,7 @@ impl<DB: Database> Conn<'_, DB> {
     pub(crate) async fn finish(self) -> Result<(), sqlx::Error> {
         match self {
             Conn::Rls(tx) => tx.commit().await,
-            Conn::Pooled(_) | Conn::Tx(_) => Ok(()),
+            Conn::Pooled(_) | Conn::Pinned(_) | Conn::Tx(_) => Ok(()),
         }
     }
 }
@@ -225,7 +228,8 @@ impl<DB: Database> Conn<'_, DB> {
 /// A transaction belongs to its `Db`: on a repository of another (or of another
 /// backend), it would run on the first database's connection under the second one's
 /// policy and audit, so it is refused before any SQL. Under row-level security a call of
-/// one tenant begins a transaction with the tenant set in it (one round trip), an
+/// one tenant takes a connection pinned to it or else begins a transaction with the
+/// tenant set in it (one round trip), an
 /// unscoped call takes the bypass pool, a set is refused. sqlx's acquire future is
 /// kilobytes (8.6 KB on PostgreSQL): boxed, as sqlx's own pool executor does, it is not
 /// copied along with the call's future.
@@ -239,7 +243,13 @@ pub(crate) async fn connection<'c, DB: Database>(db: &'c Db<DB>, view: &View<'c>
     let refuse = |refusal: RlsRefusal| sqlx::Error::Configuration(Box::new(refusal));
     match view.who {
         Who::One(key) => {
-            let begin = rls.begin(&key.key_str()).map_err(refuse)?;
+            let tenant = key.key_str();
+            if let Some(pins) = db.pins()
+                && let Some(pinned) = pins.acquire(&tenant).await?
+            {
+                return Ok(Conn::Pinned(pinned));
+            }
+            let begin = rls.begin(&tenant).map_err(refuse)?;
             Ok(Conn::Rls(Box::pin(db.pool().begin_with(sqlx::AssertSqlSafe(begin))).await?))
         }
         Who::Unscoped => match db.unscoped_pool() {

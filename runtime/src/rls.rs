@@ -1,6 +1,13 @@
 //! Row-level security mode (PostgreSQL): the database itself refuses other tenants' rows.
 //!
-//! With [`Rls`] on a [`Db`](crate::Db), every scoped call runs in a transaction that begins
+//! Two ways to give the policies the tenant:
+//! - [`Rls::pinned`], for direct connections: calls of recently active tenants run on
+//!   connections opened for that tenant alone, with the setting as a startup parameter
+//!   (no extra round trip; see `pins.rs`), and every other call as below.
+//! - [`Rls::per_transaction`], for connections through a transaction pooler such as
+//!   PgBouncer, where a connection is no session.
+//!
+//! In per-transaction mode every scoped call runs in a transaction that begins
 //! with the tenant set *transaction-locally*: `BEGIN; SELECT set_config('tenantry.tenant',
 //! '<tenant>', true)` as one simple query (one round trip), then the statement, then
 //! `COMMIT`. A [`ScopedTx`](crate::ScopedTx) begins the same way, so every statement in it
@@ -14,6 +21,8 @@
 
 use std::fmt;
 
+use crate::Pinning;
+
 /// The setting policies read the tenant from, unless [`Rls::setting`] names another.
 pub const TENANT_SETTING: &str = "tenantry.tenant";
 
@@ -24,18 +33,42 @@ pub const TENANT_SETTING: &str = "tenantry.tenant";
 /// use tenantry::Rls;
 /// let rls = Rls::per_transaction();
 /// assert_eq!(rls.setting_name(), "tenantry.tenant");
+/// assert!(rls.pinning().is_none());
+/// assert!(Rls::pinned(tenantry::Pinning::default()).pinning().is_some());
 /// assert!(Rls::per_transaction().setting("app.tenant").is_ok());
 /// assert!(Rls::per_transaction().setting("tenant'; DROP TABLE x; --").is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rls {
     setting: String,
+    pinning: Option<Pinning>,
 }
 
 impl Rls {
-    /// The tenant is set per transaction (`set_config(.., true)`), for every call.
+    /// The tenant is set per transaction (`set_config(.., true)`), for every call: two
+    /// more round trips a call, and correct behind a transaction pooler (PgBouncer's
+    /// `pool_mode = transaction`), which this mode is for.
     pub fn per_transaction() -> Rls {
-        Rls { setting: TENANT_SETTING.to_string() }
+        Rls { setting: TENANT_SETTING.to_string(), pinning: None }
+    }
+
+    /// Tenant-pinned connections, for direct connections to PostgreSQL: each of the
+    /// `pinning.tenants(..)` most recently active tenants gets connections of its own,
+    /// opened with the setting as a startup parameter, so its calls cost what they cost
+    /// without RLS plus the policy. A call of another tenant, or one finding its
+    /// tenant's connections all busy, runs in per-transaction mode on the shared pool.
+    ///
+    /// Not for a transaction pooler: there a connection is no session. A tenant's first
+    /// pinned connection is checked to hold its tenant; if it does not (the startup
+    /// parameter was dropped, or an `after_connect` overwrote it) the call is refused
+    /// with [`RlsRefusal::PinNotHeld`] rather than run.
+    pub fn pinned(pinning: Pinning) -> Rls {
+        Rls { setting: TENANT_SETTING.to_string(), pinning: Some(pinning) }
+    }
+
+    /// The limits of tenant-pinned connections, in [`Rls::pinned`] mode.
+    pub fn pinning(&self) -> Option<&Pinning> {
+        self.pinning.as_ref()
     }
 
     /// Names the setting the policies read (`prefix.name`, lower-case letters, digits and
@@ -47,7 +80,7 @@ impl Rls {
                 && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         };
         match name.split_once('.') {
-            Some((prefix, rest)) if part(prefix) && part(rest) => Ok(Rls { setting: name.to_string() }),
+            Some((prefix, rest)) if part(prefix) && part(rest) => Ok(Rls { setting: name.to_string(), ..self }),
             _ => Err(InvalidSetting(name.to_string())),
         }
     }
@@ -84,6 +117,10 @@ pub enum RlsRefusal {
     NoUnscopedPool,
     /// A tenant key that cannot be written as a string literal (it holds NUL).
     UnquotableTenant,
+    /// In [`Rls::pinned`] mode, a connection opened for the tenant does not hold it: the
+    /// startup parameter did not reach the server (a transaction pooler in front of it)
+    /// or the pool's `after_connect` set the setting.
+    PinNotHeld,
 }
 
 impl fmt::Display for RlsRefusal {
@@ -96,6 +133,9 @@ impl fmt::Display for RlsRefusal {
                 "an unscoped method under row-level security needs a pool whose role may bypass the policies: `Db::builder(pool).unscoped_pool(admin_pool)`"
             }
             RlsRefusal::UnquotableTenant => "the tenant key holds a NUL character and cannot be set",
+            RlsRefusal::PinNotHeld => {
+                "a connection pinned to the tenant does not hold it: the startup parameter did not reach the server (a transaction pooler?) or `after_connect` set the setting; behind a transaction pooler use `Rls::per_transaction()`"
+            }
         })
     }
 }

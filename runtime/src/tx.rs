@@ -6,6 +6,7 @@ use sqlx::{Database, Transaction};
 use tokio::sync::Mutex;
 
 use crate::audit::AuditKind;
+use crate::pins::Lent;
 use crate::{Db, Result, TenantId, TenantKey};
 
 /// A transaction for one tenant, made by [`Db::begin`]. Repository methods accept
@@ -26,12 +27,15 @@ pub struct ScopedTx<DB: Database, K: TenantKey = TenantId> {
 /// repository method finds it behind the guard it was given, whatever that guard's key.
 pub(crate) struct TxState<DB: Database> {
     pub(crate) tx: Option<Mutex<Transaction<'static, DB>>>,
+    /// A pinned connection's place, given back after the transaction (fields drop in
+    /// order).
+    _lent: Option<Lent>,
     pub(crate) db: Db<DB>,
 }
 
 impl<DB: Database, K: TenantKey> ScopedTx<DB, K> {
-    pub(crate) fn new(tenant: K, tx: Transaction<'static, DB>, db: Db<DB>) -> Self {
-        ScopedTx { tenant, state: TxState { tx: Some(Mutex::new(tx)), db } }
+    pub(crate) fn new(tenant: K, tx: Transaction<'static, DB>, lent: Option<Lent>, db: Db<DB>) -> Self {
+        ScopedTx { tenant, state: TxState { tx: Some(Mutex::new(tx)), _lent: lent, db } }
     }
 
     /// The tenant this transaction is confined to.

@@ -1,16 +1,18 @@
 //! Row-level security mode on PostgreSQL: the database confines every call too. The
 //! repository's pool connects as a role that has no `BYPASSRLS` and owns nothing; the
 //! table has a policy on `current_setting('tenantry.tenant', true)`, which tenantry sets
-//! per transaction. What the policy stops here is SQL outside the repositories: a raw query
-//! on the same pool sees nothing and writes nothing, also after a thousand calls cancelled
-//! at random points.
+//! per transaction, or as the startup parameter of connections pinned to a tenant. What
+//! the policy stops here is SQL outside the repositories: a raw query on the same pool
+//! sees nothing and writes nothing, also after a thousand calls cancelled at random
+//! points. Each scenario runs in both modes; a policy that saw no tenant would show as
+//! missing rows.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, Postgres};
-use tenantry::{Db, Result, Rls, RlsRefusal, TenantId, tenant_repository};
+use tenantry::{Db, Pinning, Result, Rls, RlsRefusal, TenantId, tenant_repository};
 use tenantry_tests::run;
 
 #[tenant_repository(backends(postgres))]
@@ -28,11 +30,29 @@ pub trait Ledger {
 
 const POLICY: &str = "tenant_id = NULLIF(current_setting('tenantry.tenant', true), '')";
 
+/// The two modes every scenario runs in. Pinned: two tenants at a time, one connection
+/// each, so that the scenarios' three tenants also take the per-transaction path.
+fn modes() -> [Rls; 2] {
+    [Rls::per_transaction(), Rls::pinned(Pinning::default().tenants(2).connections_per_tenant(1))]
+}
+
 /// Creates `ledger` with its policy and a role for the application, and returns a `Db` in
-/// RLS mode whose connections run as that role (its bypass pool for unscoped methods is
+/// `mode` whose connections run as that role (its bypass pool for unscoped methods is
 /// the test's own, a superuser's). The role is cluster-wide: its name is unique, and the
-/// caller drops it with [`drop_role`].
-async fn rls_db(admin: &Db<Postgres>, role: &str, max_connections: u32) -> Result<Db<Postgres>> {
+/// caller drops it with [`drop_role`]. The connections are named after the role
+/// (`application_name`), so that a test can find them in `pg_stat_activity`.
+async fn rls_db(admin: &Db<Postgres>, role: &str, max_connections: u32, mode: Rls) -> Result<Db<Postgres>> {
+    rls_db_with(admin, role, max_connections, mode, "").await
+}
+
+/// [`rls_db`], whose connections also run `after_connect` after `SET ROLE`.
+async fn rls_db_with(
+    admin: &Db<Postgres>,
+    role: &str,
+    max_connections: u32,
+    mode: Rls,
+    after_connect: &str,
+) -> Result<Db<Postgres>> {
     let schema: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(admin.pool()).await?;
     for statement in [
         "CREATE TABLE ledger (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, tenant_id TEXT NOT NULL, customer TEXT NOT NULL, amount BIGINT NOT NULL)".to_string(),
@@ -45,7 +65,7 @@ async fn rls_db(admin: &Db<Postgres>, role: &str, max_connections: u32) -> Resul
     ] {
         admin.pool().execute(sqlx::AssertSqlSafe(statement)).await?;
     }
-    let set_role = format!("SET ROLE {role}");
+    let set_role = format!("SET ROLE {role}; {after_connect}");
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .after_connect(move |conn, _| {
@@ -55,11 +75,11 @@ async fn rls_db(admin: &Db<Postgres>, role: &str, max_connections: u32) -> Resul
                 Ok(())
             })
         })
-        .connect_with((*admin.pool().connect_options()).clone())
+        .connect_with((*admin.pool().connect_options()).clone().application_name(role))
         .await?;
     // The start of a service in RLS mode: it refuses to start when the audit finds the
     // database would not confine SQL outside the repositories.
-    let builder = Db::builder(pool).row_level_security(Rls::per_transaction()).unscoped_pool(admin.pool().clone());
+    let builder = Db::builder(pool).row_level_security(mode).unscoped_pool(admin.pool().clone());
     builder.build_verified(&LedgerRepo::<Postgres>::tenant_tables()).await
 }
 
@@ -86,9 +106,9 @@ async fn raw_count(db: &Db<Postgres>) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM ledger").fetch_one(db.pool()).await?)
 }
 
-async fn calls_and_transactions_run_under_the_policy(admin: Db<Postgres>) -> Result<()> {
+async fn calls_and_transactions_run_under_the_policy(admin: Db<Postgres>, mode: Rls) -> Result<()> {
     let role = unique_role();
-    let db = rls_db(&admin, &role, 2).await?;
+    let db = rls_db(&admin, &role, 2, mode).await?;
     let outcome = async {
         let ledger = LedgerRepo::new(&db);
         let (acme, globex) = (db.scope(tenant("acme"))?, db.scope(tenant("globex"))?);
@@ -141,7 +161,9 @@ async fn calls_and_transactions_run_under_the_policy(admin: Db<Postgres>) -> Res
 
 #[tokio::test]
 async fn calls_and_transactions_run_under_the_policy_postgres() {
-    run::<Postgres, _, _>(calls_and_transactions_run_under_the_policy).await
+    for mode in modes() {
+        run::<Postgres, _, _>(|admin| calls_and_transactions_run_under_the_policy(admin, mode)).await
+    }
 }
 
 /// A small deterministic generator (no `rand` dependency): the same points every run.
@@ -157,9 +179,9 @@ impl Lcg {
 /// Calls and transactions cancelled at random points (by a timeout of 0–1,500 µs) leave
 /// no tenant on any connection: afterwards each of 1,000 calls sees only its own tenant's
 /// rows, and a raw query with no tenant set sees none.
-async fn cancelled_calls_leave_no_tenant_behind(admin: Db<Postgres>) -> Result<()> {
+async fn cancelled_calls_leave_no_tenant_behind(admin: Db<Postgres>, mode: Rls) -> Result<()> {
     let role = unique_role();
-    let db = rls_db(&admin, &role, 2).await?;
+    let db = rls_db(&admin, &role, 2, mode).await?;
     let outcome = async {
         let ledger = LedgerRepo::new(&db);
         let tenants = [db.scope(tenant("acme"))?, db.scope(tenant("globex"))?, db.scope(tenant("initech"))?];
@@ -205,5 +227,118 @@ async fn cancelled_calls_leave_no_tenant_behind(admin: Db<Postgres>) -> Result<(
 
 #[tokio::test]
 async fn cancelled_calls_leave_no_tenant_behind_postgres() {
-    run::<Postgres, _, _>(cancelled_calls_leave_no_tenant_behind).await
+    for mode in modes() {
+        run::<Postgres, _, _>(|admin| cancelled_calls_leave_no_tenant_behind(admin, mode)).await
+    }
+}
+
+/// Pinned mode keeps connections for the two most recently active tenants. A third
+/// tenant takes the place of the least recently used one whose connections are idle; a
+/// tenant whose one connection is busy, or any tenant while every pinned pool is busy,
+/// runs per transaction on the shared pool, as confined. (Waiting for the busy pinned
+/// connection instead would wait for itself: the transaction below holds it.)
+async fn pinned_connections_serve_the_recent_tenants(admin: Db<Postgres>) -> Result<()> {
+    let role = unique_role();
+    let db = rls_db(&admin, &role, 2, Rls::pinned(Pinning::default().tenants(2).connections_per_tenant(1))).await?;
+    let outcome = async {
+        let ledger = LedgerRepo::new(&db);
+        let [acme, globex, initech] = ["acme", "globex", "initech"].map(|t| db.scope(tenant(t)).expect("admitted"));
+        assert_eq!(db.pinned_tenants(), 0, "pools are opened on first use");
+        ledger.add(&acme, "acme-1", 1).await?;
+        ledger.add(&globex, "globex-1", 1).await?;
+        assert_eq!(db.pinned_tenants(), 2);
+        ledger.add(&initech, "initech-1", 1).await?;
+        assert_eq!(db.pinned_tenants(), 2, "initech replaced the least recently used tenant");
+
+        let globex_tx = db.begin(&globex).await?;
+        let initech_tx = db.begin(&initech).await?;
+        // globex's one connection is the transaction's: this call falls back.
+        ledger.add(&globex, "globex-2", 1).await?;
+        // Both pinned pools are busy: acme cannot take a place, and falls back.
+        ledger.add(&acme, "acme-2", 1).await?;
+        assert_eq!(ledger.customers(&acme).await?, ["acme-1", "acme-2"]);
+        assert_eq!(ledger.customers(&globex_tx).await?, ["globex-1", "globex-2"]);
+        ledger.add(&initech_tx, "initech-2", 1).await?;
+        globex_tx.commit().await?;
+        initech_tx.rollback().await?;
+        assert_eq!(ledger.customers(&initech).await?, ["initech-1"]);
+        assert_eq!(raw_count(&db).await?, 0, "the shared pool holds no tenant");
+        Ok(())
+    }
+    .await;
+    drop_role(&admin, &db, &role).await?;
+    outcome
+}
+
+#[tokio::test]
+async fn pinned_connections_serve_the_recent_tenants_postgres() {
+    run::<Postgres, _, _>(pinned_connections_serve_the_recent_tenants).await
+}
+
+/// A pinned connection is checked to hold its tenant before its first use: here the
+/// pool's `after_connect` sets another tenant (as a session `SET` would, or a transaction
+/// pooler that drops startup parameters would leave none), and the call is refused
+/// rather than run under the wrong tenant.
+async fn a_pinned_connection_without_its_tenant_is_refused(admin: Db<Postgres>) -> Result<()> {
+    let role = unique_role();
+    let overwrite = "SET tenantry.tenant = 'globex'";
+    let db = rls_db_with(&admin, &role, 2, Rls::pinned(Pinning::default()), overwrite).await?;
+    let outcome = async {
+        let ledger = LedgerRepo::new(&db);
+        let e = ledger.add(&db.scope(tenant("acme"))?, "acme-1", 1).await.expect_err("a connection holding globex");
+        assert_eq!(e.rls_refusal(), Some(RlsRefusal::PinNotHeld), "{e:?}");
+        let e = db.begin(&db.scope(tenant("acme"))?).await.expect_err("a transaction on it");
+        assert_eq!(e.rls_refusal(), Some(RlsRefusal::PinNotHeld), "{e:?}");
+        assert_eq!(raw_count(&admin).await?, 0, "nothing was written");
+        Ok(())
+    }
+    .await;
+    drop_role(&admin, &db, &role).await?;
+    outcome
+}
+
+#[tokio::test]
+async fn a_pinned_connection_without_its_tenant_is_refused_postgres() {
+    run::<Postgres, _, _>(a_pinned_connection_without_its_tenant_is_refused).await
+}
+
+/// `pg_terminate_backend` on a connection inside a scoped transaction: the next call on
+/// the transaction fails with a typed error (`is_connection_lost`), and so does its
+/// commit; the pool replaces the connection, and later calls see their own rows only.
+async fn a_terminated_backend_is_a_typed_error(admin: Db<Postgres>, mode: Rls) -> Result<()> {
+    let role = unique_role();
+    let db = rls_db(&admin, &role, 2, mode).await?;
+    let outcome = async {
+        let ledger = LedgerRepo::new(&db);
+        let acme = db.scope(tenant("acme"))?;
+        ledger.add(&acme, "acme-1", 1).await?;
+        let tx = db.begin(&acme).await?;
+        ledger.add(&tx, "acme-2", 1).await?;
+        let terminated: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle in transaction'",
+        )
+        .bind(&role)
+        .fetch_all(admin.pool())
+        .await?;
+        assert_eq!(terminated, [true], "the transaction's one backend");
+        let e = ledger.customers(&tx).await.expect_err("a terminated connection");
+        assert!(e.is_connection_lost(), "{e:?}");
+        let e = tx.commit().await.expect_err("committing on a terminated connection");
+        assert!(e.is_connection_lost(), "{e:?}");
+        for _ in 0..3 {
+            assert_eq!(ledger.customers(&acme).await?, ["acme-1"], "acme-2 was rolled back with the backend");
+        }
+        assert_eq!(raw_count(&db).await?, 0);
+        Ok(())
+    }
+    .await;
+    drop_role(&admin, &db, &role).await?;
+    outcome
+}
+
+#[tokio::test]
+async fn a_terminated_backend_is_a_typed_error_postgres() {
+    for mode in modes() {
+        run::<Postgres, _, _>(|admin| a_terminated_backend_is_a_typed_error(admin, mode)).await
+    }
 }
