@@ -27,8 +27,7 @@ use toml::de::{DeTable, DeValue};
 /// The file's name, looked for in `CARGO_MANIFEST_DIR`.
 pub const FILE_NAME: &str = "tenantry.toml";
 
-const TOP_KEYS: &str =
-    "`migrations`, `tenant_column`, `tenant_table`, `global`, `[tables.<table>]` and `[check]`";
+const TOP_KEYS: &str = "`migrations`, `tenant_column`, `tenant_table`, `global`, `[tables.<table>]` and `[check]`";
 const TABLE_KEYS: &str = "`tenant_column`";
 const CHECK_KEYS: &str = "`backend` and `exclude`";
 
@@ -372,7 +371,10 @@ tenant_column = "tenantId"
                 "/c/tenantry.toml:4:1: unknown key `format` in `[check]`: it takes `backend` and `exclude`",
             ]
         );
-        assert_eq!(err("check = 1"), vec!["/c/tenantry.toml:1:1: `check` is a table: `[check]` then `backend = \"postgres\"`"]);
+        assert_eq!(
+            err("check = 1"),
+            vec!["/c/tenantry.toml:1:1: `check` is a table: `[check]` then `backend = \"postgres\"`"]
+        );
     }
 
     #[test]

@@ -76,7 +76,8 @@ pub fn scan(sql: &str, backend: Backend) -> Placeholders {
     while i < bytes.len() {
         let c = bytes[i];
         if let Some(end) = skip_text(sql, i, backend) {
-            if backend == Backend::MySql && matches!(&bytes[i..], [b'/', b'*', b'!', ..] | [b'/', b'*', b'M', b'!', ..]) {
+            if backend == Backend::MySql && matches!(&bytes[i..], [b'/', b'*', b'!', ..] | [b'/', b'*', b'M', b'!', ..])
+            {
                 out.executable_comments.push(i);
             }
             i = end;

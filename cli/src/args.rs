@@ -108,14 +108,18 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 let name = value(flag)?;
                 match Backend::from_name(&name) {
                     Some(b) => check.backend = Some(b),
-                    None => return Err(format!("unknown backend `{name}`: `--backend` takes postgres, mysql or sqlite")),
+                    None => {
+                        return Err(format!("unknown backend `{name}`: `--backend` takes postgres, mysql or sqlite"));
+                    }
                 }
             }
             "--baseline" => check.baseline = Some(PathBuf::from(value(flag)?)),
             "--write-baseline" => check.write_baseline = Some(PathBuf::from(value(flag)?)),
             "--exclude" => check.exclude.push(value(flag)?),
             "--deny-unchecked" if inline.is_none() => check.deny_unchecked = true,
-            f if f.starts_with('-') && f.len() > 1 => return Err(format!("unknown option `{arg}` (see `tenantry --help`)")),
+            f if f.starts_with('-') && f.len() > 1 => {
+                return Err(format!("unknown option `{arg}` (see `tenantry --help`)"));
+            }
             _ if path.is_none() => path = Some(PathBuf::from(arg)),
             _ => return Err(format!("one PATH only: `{arg}` is a second one")),
         }

@@ -304,9 +304,8 @@ impl Audit {
             schema.tenant_table = self.config.tenant_table.clone();
             schema.shared = self.config.global.clone();
             if self.migrations_dir.is_some() {
-                let catalog = Catalog::from_migrations(&self.migrations, backend).map_err(|e| {
-                    Fatal(format!("cannot apply the migrations as {} SQL: {e}", backend.name()))
-                })?;
+                let catalog = Catalog::from_migrations(&self.migrations, backend)
+                    .map_err(|e| Fatal(format!("cannot apply the migrations as {} SQL: {e}", backend.name())))?;
                 schema.catalog = Some(catalog);
             }
             let wrong = schema.configuration_errors(backend);
@@ -324,9 +323,7 @@ impl Audit {
         if let [only] = self.backends.as_slice() {
             return *only;
         }
-        let has = |b: Backend, prefix: char| {
-            scan(sql, b, syntax, None).iter().any(|p| p.text(sql).starts_with(prefix))
-        };
+        let has = |b: Backend, prefix: char| scan(sql, b, syntax, None).iter().any(|p| p.text(sql).starts_with(prefix));
         let preferred: Vec<Backend> = if has(Backend::Postgres, '$') {
             vec![Backend::Postgres, Backend::Sqlite]
         } else if has(Backend::MySql, '?') {
@@ -435,7 +432,8 @@ impl Audit {
                         Some((s, e)) if s < sql.len() => (mapped.origin(s), mapped.origin(e.max(s + 1) - 1)),
                         _ => (mapped.origin(0), mapped.origin(0)),
                     };
-                    let finding = self.finding(text, start, Some(end), p.rule, Level::Error, p.message, Some(p.fix), sql, origin);
+                    let finding =
+                        self.finding(text, start, Some(end), p.rule, Level::Error, p.message, Some(p.fix), sql, origin);
                     self.report.findings.push(finding);
                 }
                 Status::Flagged
@@ -471,7 +469,17 @@ impl Audit {
         let message = format!("not checked: {reason}");
         let fix = "write the statement as one literal (a `const` in this file works too), or mark it `// tenantry: cross-tenant(reason)` if it is meant to reach every tenant";
         let last = (end > at).then(|| text.text.floor_char_boundary(end - 1));
-        let finding = self.finding(text, at, last, "not-checked", Level::Warning, message, Some(fix.to_string()), expression, origin);
+        let finding = self.finding(
+            text,
+            at,
+            last,
+            "not-checked",
+            Level::Warning,
+            message,
+            Some(fix.to_string()),
+            expression,
+            origin,
+        );
         self.report.findings.push(finding);
         self.report.statements.push(Statement {
             file: text.shown.clone(),
@@ -487,7 +495,8 @@ impl Audit {
         let at = text.lines.offset(&text.text, line, column - 1);
         let comment = text.lines.line(&text.text, line).trim().to_string();
         let last = text.text.floor_char_boundary(at + comment.len() - 1);
-        let finding = self.finding(text, at, Some(last), "marker", Level::Error, problem.to_string(), None, &comment, origin);
+        let finding =
+            self.finding(text, at, Some(last), "marker", Level::Error, problem.to_string(), None, &comment, origin);
         self.report.findings.push(finding);
     }
 

@@ -141,7 +141,8 @@ pub fn judge(sql: &str, params: &[Param], backend: Backend, schema: &Schema) -> 
 
 /// The finding for tenant columns compared with different parameters `needed`.
 fn several_tenants(params: &[Param], distinct: &[Distinct], needed: &[usize]) -> Problem {
-    let labels: Vec<String> = needed.iter().map(|&k| format!("`{}`", label(distinct[k].text, distinct[k].key))).collect();
+    let labels: Vec<String> =
+        needed.iter().map(|&k| format!("`{}`", label(distinct[k].text, distinct[k].key))).collect();
     let second = params.iter().find(|p| p.key == distinct[needed[1]].key);
     let questions = needed.iter().all(|&k| distinct[k].text == "?");
     let fix = if questions {

@@ -59,10 +59,9 @@ pub fn parse(body: &str, line: usize, column: usize) -> Option<Marker> {
     let reason = rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')).map(str::trim);
     match reason {
         Some(reason) if !reason.is_empty() => Some(Marker::CrossTenant { reason: reason.to_string() }),
-        Some(_) | None if rest.is_empty() || rest == "()" => {
-            malformed(format!("a cross-tenant marker needs its reason: `{SYNTAX}`"))
-        }
-        _ => malformed(format!("the cross-tenant marker is written `{SYNTAX}`")),
+        Some(_) => malformed(format!("a cross-tenant marker needs its reason: `{SYNTAX}`")),
+        None if rest.is_empty() => malformed(format!("a cross-tenant marker needs its reason: `{SYNTAX}`")),
+        None => malformed(format!("the cross-tenant marker is written `{SYNTAX}`")),
     }
 }
 
@@ -95,7 +94,9 @@ mod tests {
             (" tenantry: crosstenant(x)", "unknown tenantry marker"),
         ] {
             match parse(body, 3, 5) {
-                Some(Marker::Malformed { problem, line: 3, column: 5 }) => assert!(problem.contains(needle), "{problem}"),
+                Some(Marker::Malformed { problem, line: 3, column: 5 }) => {
+                    assert!(problem.contains(needle), "{problem}")
+                }
                 other => panic!("{body}: {other:?}"),
             }
         }

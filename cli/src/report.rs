@@ -157,7 +157,10 @@ impl Output<'_> {
                 ("id", Json::str(id)),
                 ("name", Json::str(&camel(id))),
                 ("shortDescription", Json::object([("text", Json::str(description))])),
-                ("helpUri", Json::str("https://github.com/tenantry/tenantry#auditing-an-existing-code-base-tenantry-check")),
+                (
+                    "helpUri",
+                    Json::str("https://github.com/tenantry/tenantry#auditing-an-existing-code-base-tenantry-check"),
+                ),
             ])
         });
         let results = self.findings.iter().map(|f| {
@@ -174,7 +177,10 @@ impl Output<'_> {
             let location = Json::object([(
                 "physicalLocation",
                 Json::object([
-                    ("artifactLocation", Json::object([("uri", Json::str(&uri(&f.file))), ("uriBaseId", Json::str("%SRCROOT%"))])),
+                    (
+                        "artifactLocation",
+                        Json::object([("uri", Json::str(&uri(&f.file))), ("uriBaseId", Json::str("%SRCROOT%"))]),
+                    ),
                     ("region", region),
                 ]),
             )]);
@@ -199,7 +205,10 @@ impl Output<'_> {
             ("results", Json::Array(results.collect())),
         ]);
         let doc = Json::object([
-            ("$schema", Json::str("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json")),
+            (
+                "$schema",
+                Json::str("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"),
+            ),
             ("version", Json::str("2.1.0")),
             ("runs", Json::Array(vec![run])),
         ]);

@@ -260,13 +260,17 @@ impl Finder<'_> {
                 let name = p.path.segments[0].ident.to_string();
                 match self.names.constants.get(&name) {
                     Some(Some(value)) if depth < 8 => self.sql_within(value, depth + 1),
-                    Some(Some(_)) => dynamic(format!("the SQL is the constant `{name}`, defined by constants too deep to follow")),
+                    Some(Some(_)) => {
+                        dynamic(format!("the SQL is the constant `{name}`, defined by constants too deep to follow"))
+                    }
                     Some(None) => dynamic(format!("the SQL is the constant `{name}`, which this file defines twice")),
                     None => match self.locals.get(&name) {
-                        Some((built, line)) => {
-                            dynamic(format!("the SQL is the variable `{name}`, built at run time by {built} on line {line}"))
+                        Some((built, line)) => dynamic(format!(
+                            "the SQL is the variable `{name}`, built at run time by {built} on line {line}"
+                        )),
+                        None => {
+                            dynamic(format!("the SQL is the variable `{name}`, whose value is known only at run time"))
                         }
-                        None => dynamic(format!("the SQL is the variable `{name}`, whose value is known only at run time")),
                     },
                 }
             }
@@ -339,9 +343,9 @@ impl Finder<'_> {
             _ => return None,
         };
         let known = name.starts_with("query")
-            && ["", "_as", "_scalar", "_unchecked", "_as_unchecked", "_scalar_unchecked"].iter().any(|suffix| {
-                name == format!("query{suffix}") || name == format!("query_file{suffix}")
-            });
+            && ["", "_as", "_scalar", "_unchecked", "_as_unchecked", "_scalar_unchecked"]
+                .iter()
+                .any(|suffix| name == format!("query{suffix}") || name == format!("query_file{suffix}"));
         known.then_some(name)
     }
 
@@ -409,7 +413,9 @@ impl<'ast> Visit<'ast> for Finder<'_> {
             && let Some(init) = &node.init
         {
             let built = match &*init.expr {
-                Expr::Macro(m) => format!("`{}!`", m.mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()),
+                Expr::Macro(m) => {
+                    format!("`{}!`", m.mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default())
+                }
                 _ => "an expression".to_string(),
             };
             self.locals.insert(p.ident.to_string(), (built, node.span().start().line));
@@ -448,8 +454,9 @@ impl<'ast> Visit<'ast> for Finder<'_> {
             let at = self.offset(node.func.span());
             let sql = if name == "QueryBuilder::new" {
                 Sql::Dynamic {
-                    reason: "`QueryBuilder` builds the statement at run time; its first part alone is not the statement"
-                        .into(),
+                    reason:
+                        "`QueryBuilder` builds the statement at run time; its first part alone is not the statement"
+                            .into(),
                     at,
                     end: self.end(node.span()),
                     expression: self.snippet(node),
