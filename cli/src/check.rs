@@ -163,7 +163,13 @@ impl Text {
 struct Audit {
     root: PathBuf,
     config: Config,
-    backends: Vec<Backend>,
+    /// `--backend` or `[check] backend`: every statement is read in it.
+    fixed: Option<Backend>,
+    /// The backends sqlx is built with anywhere in the tree (all three when no
+    /// `Cargo.toml` says), for a crate whose own manifest does not say.
+    tree_backends: Vec<Backend>,
+    /// Each crate's own sqlx backends, by the crate's folder.
+    crate_backends: HashMap<PathBuf, Vec<Backend>>,
     migrations: Vec<Migration>,
     migrations_dir: Option<PathBuf>,
     schemas: HashMap<Backend, Schema>,
@@ -200,7 +206,9 @@ pub fn check(options: &Options) -> Result<Report, Fatal> {
     excluded.retain(|e| !e.is_empty());
     let mut audit = Audit {
         root: root.clone(),
-        backends: Vec::new(),
+        fixed: options.backend.or(config.check.backend),
+        tree_backends: Vec::new(),
+        crate_backends: HashMap::new(),
         config,
         migrations,
         migrations_dir,
@@ -210,21 +218,18 @@ pub fn check(options: &Options) -> Result<Report, Fatal> {
     };
     let mut files = Vec::new();
     audit.walk(root, &mut files);
-    // The backend: the flag, tenantry.toml, else the sqlx features of the tree's crates.
-    audit.backends = match options.backend.or(audit.config.check.backend) {
-        Some(backend) => vec![backend],
-        None => {
-            let mut found: Vec<Backend> = Vec::new();
-            for manifest in files.iter().filter(|f| f.file_name().is_some_and(|n| n == "Cargo.toml")) {
-                if let Ok(text) = std::fs::read_to_string(manifest) {
-                    found.extend(sqlx_backends(&text));
-                }
-            }
-            let order = [Backend::Postgres, Backend::MySql, Backend::Sqlite];
-            let found: Vec<Backend> = order.into_iter().filter(|b| found.contains(b)).collect();
-            if found.is_empty() { order.to_vec() } else { found }
+    // Without a backend named, the sqlx features of the tree's crates tell.
+    let order = [Backend::Postgres, Backend::MySql, Backend::Sqlite];
+    let mut tree: Vec<Backend> = Vec::new();
+    for manifest in files.iter().filter(|f| f.file_name().is_some_and(|n| n == "Cargo.toml")) {
+        let found = std::fs::read_to_string(manifest).map(|text| sqlx_backends(&text)).unwrap_or_default();
+        let found: Vec<Backend> = order.into_iter().filter(|b| found.contains(b)).collect();
+        tree.extend(&found);
+        if let Some(dir) = manifest.parent() {
+            audit.crate_backends.insert(dir.to_path_buf(), found);
         }
-    };
+    }
+    audit.tree_backends = order.into_iter().filter(|b| tree.is_empty() || tree.contains(b)).collect();
     for file in &files {
         match file.extension().and_then(|e| e.to_str()) {
             Some("rs") => audit.rust_file(file)?,
@@ -318,20 +323,27 @@ impl Audit {
         Ok(&self.schemas[&backend])
     }
 
-    /// The backend to read `sql` in: the only one, or the one its parameters imply.
-    fn backend_for(&self, sql: &str, syntax: Syntax) -> Backend {
-        if let [only] = self.backends.as_slice() {
-            return *only;
+    /// The backends to read `sql` of the crate in `crate_dir` in, most likely first: the
+    /// one named, else the crate's (or the tree's), those its parameters imply first.
+    fn backends_for(&self, sql: &str, syntax: Syntax, crate_dir: &Path) -> Vec<Backend> {
+        if let Some(backend) = self.fixed {
+            return vec![backend];
         }
-        let has = |b: Backend, prefix: char| scan(sql, b, syntax, None).iter().any(|p| p.text(sql).starts_with(prefix));
-        let preferred: Vec<Backend> = if has(Backend::Postgres, '$') {
-            vec![Backend::Postgres, Backend::Sqlite]
-        } else if has(Backend::MySql, '?') {
-            vec![Backend::MySql, Backend::Sqlite]
-        } else {
-            vec![]
+        let mut candidates = match self.crate_backends.get(crate_dir) {
+            Some(own) if !own.is_empty() => own.clone(),
+            _ => self.tree_backends.clone(),
         };
-        preferred.into_iter().find(|b| self.backends.contains(b)).unwrap_or(self.backends[0])
+        let has = |b: Backend, prefix: char| scan(sql, b, syntax, None).iter().any(|p| p.text(sql).starts_with(prefix));
+        let preferred: &[Backend] = if has(Backend::Postgres, '$') {
+            &[Backend::Postgres, Backend::Sqlite]
+        } else if has(Backend::MySql, '?') {
+            &[Backend::MySql, Backend::Sqlite]
+        } else {
+            &[]
+        };
+        // A stable sort: the preferred ones first, the others in their order.
+        candidates.sort_by_key(|b| preferred.iter().position(|p| p == b).unwrap_or(preferred.len()));
+        candidates
     }
 
     fn rust_file(&mut self, path: &Path) -> Result<(), Fatal> {
@@ -348,16 +360,32 @@ impl Audit {
                 _ => None,
             };
             match found.sql {
-                Sql::Here(mapped) => {
-                    self.statement(&text, at, &found.origin, &mapped, Syntax::Sqlx, found.binds.as_deref(), cross)?
-                }
+                Sql::Here(mapped) => self.statement(
+                    &text,
+                    &crate_dir,
+                    at,
+                    &found.origin,
+                    &mapped,
+                    Syntax::Sqlx,
+                    found.binds.as_deref(),
+                    cross,
+                )?,
                 Sql::File(file) => match std::fs::read_to_string(&file) {
                     Ok(sql) => {
                         let other = Text::new(self.shown(&file), sql);
                         let mapped = Mapped::verbatim(other.text.trim_end(), 0);
                         let (line, column) = text.position(at);
                         let origin = format!("{} at {}:{line}:{column}", found.origin, text.shown);
-                        self.statement(&other, 0, &origin, &mapped, Syntax::Sqlx, found.binds.as_deref(), cross)?;
+                        self.statement(
+                            &other,
+                            &crate_dir,
+                            0,
+                            &origin,
+                            &mapped,
+                            Syntax::Sqlx,
+                            found.binds.as_deref(),
+                            cross,
+                        )?;
                     }
                     Err(e) => {
                         let shown = self.shown(&file);
@@ -382,6 +410,7 @@ impl Audit {
             return Ok(());
         }
         self.report.files += 1;
+        let crate_dir = crate_dir(path, &self.root);
         for query in queries {
             // The marker may sit between the `-- name:` line and the SQL, or above both.
             let first_sql = query.sql.lines().position(|l| !l.trim_start().starts_with("--")).unwrap_or(0);
@@ -396,17 +425,18 @@ impl Audit {
                 _ => None,
             };
             let mapped = Mapped::verbatim(&query.sql, query.start);
-            self.statement(&text, query.header, &origin, &mapped, Syntax::Sqlc, None, cross)?;
+            self.statement(&text, &crate_dir, query.header, &origin, &mapped, Syntax::Sqlc, None, cross)?;
         }
         Ok(())
     }
 
-    /// Judges one statement whose SQL is `mapped` (offsets into `text`); the call or
-    /// header is at offset `at` of `text`.
+    /// Judges one statement of the crate in `crate_dir` whose SQL is `mapped` (offsets
+    /// into `text`); the call or header is at offset `at` of `text`.
     #[allow(clippy::too_many_arguments)]
     fn statement(
         &mut self,
         text: &Text,
+        crate_dir: &Path,
         at: usize,
         origin: &str,
         mapped: &Mapped,
@@ -419,9 +449,21 @@ impl Audit {
             return Ok(());
         }
         let sql = &mapped.text;
-        let backend = self.backend_for(sql, syntax);
-        let params = scan(sql, backend, syntax, binds);
-        let verdict = judge(sql, &params, backend, self.schema(backend)?);
+        // Without a backend named, the first in which the statement parses.
+        let mut judged: Option<(Backend, Verdict)> = None;
+        for backend in self.backends_for(sql, syntax, crate_dir) {
+            let params = scan(sql, backend, syntax, binds);
+            let verdict = judge(sql, &params, backend, self.schema(backend)?);
+            // A parameter the backend does not have (`?` on PostgreSQL) misfits it too.
+            let parses = !matches!(&verdict, Verdict::Flagged(p) if p.iter().any(|p| p.rule == "syntax" || p.rule == "parameter"));
+            if parses || judged.is_none() {
+                judged = Some((backend, verdict));
+            }
+            if parses {
+                break;
+            }
+        }
+        let Some((backend, verdict)) = judged else { return Ok(()) };
         let (line, column) = text.position(at);
         let status = match verdict {
             Verdict::Confined { tenant } => Status::Confined(tenant),

@@ -192,10 +192,17 @@ fn fresh_parameter(distinct: &[Distinct], backend: Backend, schema: &Schema) -> 
 
 /// The analyser's wording with its placeholders put back as the statement writes them.
 fn words(text: &str, distinct: &[Distinct], tenant: &str) -> String {
-    let mut out = text.replace(
-        "(the statement never uses `:tenant`)",
-        "(no parameter of the statement is compared with its tenant column)",
-    );
+    // The analyser words some messages for repository methods.
+    let mut out = text
+        .replace(
+            "(the statement never uses `:tenant`)",
+            "(no parameter of the statement is compared with its tenant column)",
+        )
+        .replace(
+            "statements in one method: a method runs exactly one",
+            "statements in one string: each is checked alone",
+        )
+        .replace("split the statements into separate methods", "split the statements into separate calls");
     // Longest names first: `:tenantry_p12` before `:tenantry_p1`, all before `:tenant`.
     for k in (0..distinct.len()).rev() {
         out = out.replace(&format!(":tenantry_p{}", k + 1), distinct[k].text);

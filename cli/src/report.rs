@@ -73,10 +73,14 @@ impl Output<'_> {
         }
         out.push('\n');
         if !r.sql_without_queries.is_empty() {
+            // The first few; the JSON output lists them all.
+            let mut shown = r.sql_without_queries.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+            if r.sql_without_queries.len() > 5 {
+                shown.push_str(&format!(" and {} more", r.sql_without_queries.len() - 5));
+            }
             out.push_str(&format!(
-                "not read: {} without a `-- name:` query: {}\n",
+                "not read: {} without a `-- name:` query: {shown}\n",
                 plural(r.sql_without_queries.len(), ".sql file"),
-                r.sql_without_queries.join(", ")
             ));
         }
         out
