@@ -20,6 +20,7 @@
 //! assert!(problems[0].fix.contains("tenant_id = :tenant"));
 //! ```
 
+pub mod config;
 pub mod confinement;
 mod functions;
 mod lexical;

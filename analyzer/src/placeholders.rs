@@ -75,28 +75,17 @@ pub fn scan(sql: &str, backend: Backend) -> Placeholders {
     let mut i = 0;
     while i < bytes.len() {
         let c = bytes[i];
-        match c {
-            b'\'' => i = skip_quoted(bytes, i, b'\'', backslash_escapes(sql, i, backend)),
-            b'"' => i = skip_quoted(bytes, i, b'"', backend == Backend::MySql),
-            b'`' => i = skip_quoted(bytes, i, b'`', false),
-            // MySQL only starts a comment at `--` followed by whitespace: `1--1` is 2.
-            b'-' if bytes.get(i + 1) == Some(&b'-')
-                && (backend != Backend::MySql
-                    || bytes.get(i + 2).is_none_or(|b| b.is_ascii_whitespace() || b.is_ascii_control())) =>
+        if let Some(end) = skip_text(sql, i, backend) {
+            if backend == Backend::MySql && matches!(&bytes[i..], [b'/', b'*', b'!', ..] | [b'/', b'*', b'M', b'!', ..])
             {
-                i = skip_line(bytes, i)
+                out.executable_comments.push(i);
             }
-            b'#' if backend == Backend::MySql => i = skip_line(bytes, i),
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                if backend == Backend::MySql && matches!(&bytes[i + 2..], [b'!', ..] | [b'M', b'!', ..]) {
-                    out.executable_comments.push(i);
-                }
-                i = skip_block_comment(bytes, i, backend);
-            }
+            i = end;
+            continue;
+        }
+        match c {
             b'$' if backend == Backend::Postgres => {
-                if let Some(end) = skip_dollar_quoted(sql, i) {
-                    i = end;
-                } else if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
                     let end = digits_end(bytes, i + 1);
                     out.positional.push(Positional { text: sql[i..end].to_string(), start: i });
                     i = end;
@@ -140,6 +129,40 @@ pub fn scan(sql: &str, backend: Backend) -> Placeholders {
         }
     }
     out
+}
+
+/// Where the string, quoted identifier or comment starting at byte `at` of `sql` ends
+/// (the offset just past it), as `backend` lexes it; `None` when none starts there.
+///
+/// For tools that look for their own syntax in SQL (`tenantry check` reads sqlx's `$1`
+/// and `?`, sqlc's `@name`): what is inside these is text, never a parameter.
+///
+/// ```
+/// use tenantry_analyzer::{placeholders::skip_text, Backend};
+/// let sql = "SELECT '$1', $q$ ? $q$ -- ?\n";
+/// assert_eq!(skip_text(sql, 7, Backend::Postgres), Some(11));
+/// assert_eq!(skip_text(sql, 13, Backend::Postgres), Some(22));
+/// assert_eq!(skip_text(sql, 23, Backend::Postgres), Some(27));
+/// assert_eq!(skip_text(sql, 0, Backend::Postgres), None);
+/// ```
+pub fn skip_text(sql: &str, at: usize, backend: Backend) -> Option<usize> {
+    let bytes = sql.as_bytes();
+    Some(match *bytes.get(at)? {
+        b'\'' => skip_quoted(bytes, at, b'\'', backslash_escapes(sql, at, backend)),
+        b'"' => skip_quoted(bytes, at, b'"', backend == Backend::MySql),
+        b'`' => skip_quoted(bytes, at, b'`', false),
+        // MySQL only starts a comment at `--` followed by whitespace: `1--1` is 2.
+        b'-' if bytes.get(at + 1) == Some(&b'-')
+            && (backend != Backend::MySql
+                || bytes.get(at + 2).is_none_or(|b| b.is_ascii_whitespace() || b.is_ascii_control())) =>
+        {
+            skip_line(bytes, at)
+        }
+        b'#' if backend == Backend::MySql => skip_line(bytes, at),
+        b'/' if bytes.get(at + 1) == Some(&b'*') => skip_block_comment(bytes, at, backend),
+        b'$' if backend == Backend::Postgres => skip_dollar_quoted(sql, at)?,
+        _ => return None,
+    })
 }
 
 /// Rewrites every placeholder of `sql` into the backend's positional form.

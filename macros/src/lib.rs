@@ -6,7 +6,6 @@
 //! span), `expand` writes the code. A method that fails validation still expands, to a
 //! stub, so that the user sees the real error and no follow-on noise.
 
-mod config;
 mod expand;
 mod model;
 mod options;

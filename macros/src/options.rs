@@ -51,10 +51,9 @@ use std::path::{Path, PathBuf};
 
 use proc_macro2::Span;
 use syn::LitStr;
+use tenantry_analyzer::config::{self, Config};
 use tenantry_analyzer::schema::{self, Catalog, Finding};
 use tenantry_analyzer::{Backend, Schema};
-
-use crate::config::{self, Config};
 
 const OPTIONS: &str = "`backends(...)`, `global(...)` (or `shared(...)`), `allow_functions(...)`, `tenant_column = \"...\"`, `tenant_table = \"...\"` and `migrations = \"...\"`";
 
@@ -581,7 +580,7 @@ mod tests {
             message(&failure),
             vec![
                 format!(
-                    "{}:1:1: unknown key `globals`: tenantry.toml takes `migrations`, `tenant_column`, `tenant_table`, `global` and `[tables.<table>]`",
+                    "{}:1:1: unknown key `globals`: tenantry.toml takes `migrations`, `tenant_column`, `tenant_table`, `global`, `[tables.<table>]` and `[check]`",
                     path.display()
                 ),
                 format!(

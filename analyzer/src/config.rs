@@ -8,8 +8,13 @@
 //!
 //! [tables.jobs]
 //! tenant_column = "tenantId"         # this table's tenant column, as the database stores it
+//!
+//! [check]                            # `tenantry check` only; the macro ignores it
+//! backend = "postgres"               # the dialect of SQL outside the repositories
+//! exclude = ["tests/fixtures"]       # paths (relative to this file) not to audit
 //! ```
 //!
+//! Shared by the macro and `tenantry check`, so that both read one file the same way.
 //! Read with `toml`'s spanned document parser (`toml::de::DeTable`, features `std` and
 //! `parse`): no serde, no derive, and every key keeps its position for the messages.
 
@@ -22,8 +27,9 @@ use toml::de::{DeTable, DeValue};
 /// The file's name, looked for in `CARGO_MANIFEST_DIR`.
 pub const FILE_NAME: &str = "tenantry.toml";
 
-const TOP_KEYS: &str = "`migrations`, `tenant_column`, `tenant_table`, `global` and `[tables.<table>]`";
+const TOP_KEYS: &str = "`migrations`, `tenant_column`, `tenant_table`, `global`, `[tables.<table>]` and `[check]`";
 const TABLE_KEYS: &str = "`tenant_column`";
+const CHECK_KEYS: &str = "`backend` and `exclude`";
 
 /// What `tenantry.toml` says; `None`/empty where it says nothing.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -40,6 +46,18 @@ pub struct Config {
     pub tenant_table: Option<String>,
     /// `global = [...]`.
     pub global: Vec<String>,
+    /// `[check]`: what `tenantry check` reads; the macro takes its backends from
+    /// `#[tenant_repository(backends(...))]` instead.
+    pub check: Check,
+}
+
+/// The `[check]` table of `tenantry.toml`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// `backend = "postgres"`: the dialect of the audited SQL.
+    pub backend: Option<crate::Backend>,
+    /// `exclude = [...]`: paths relative to the file's folder that are not audited.
+    pub exclude: Vec<String>,
 }
 
 /// Reads `dir/tenantry.toml`: the defaults when there is none. Errors are whole
@@ -131,10 +149,50 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Vec<String>> {
                         .into(),
                 )),
             },
+            "check" => match value.get_ref() {
+                DeValue::Table(settings) => check_settings(settings, &at, &mut config.check, &mut errors),
+                _ => errors.push(at(span, "`check` is a table: `[check]` then `backend = \"postgres\"`".into())),
+            },
             other => errors.push(at(span, format!("unknown key `{other}`: {FILE_NAME} takes {TOP_KEYS}"))),
         }
     }
     if errors.is_empty() { Ok(config) } else { Err(errors) }
+}
+
+fn check_settings(
+    settings: &DeTable<'_>,
+    at: &impl Fn(Range<usize>, String) -> String,
+    check: &mut Check,
+    errors: &mut Vec<String>,
+) {
+    let mut settings: Vec<_> = settings.iter().collect();
+    settings.sort_by_key(|(k, _)| k.span().start);
+    for (key, value) in settings {
+        match key.get_ref().as_ref() {
+            "backend" => match string(value).and_then(crate::Backend::from_name) {
+                Some(backend) => check.backend = Some(backend),
+                None => errors.push(at(
+                    key.span(),
+                    "`check.backend` must be one of \"postgres\", \"mysql\" and \"sqlite\"".into(),
+                )),
+            },
+            "exclude" => {
+                let paths: Option<Vec<&str>> = match value.get_ref() {
+                    DeValue::Array(items) => items.iter().map(string).collect(),
+                    _ => None,
+                };
+                match paths {
+                    Some(paths) => check.exclude.extend(paths.into_iter().map(str::to_string)),
+                    None => errors.push(at(
+                        key.span(),
+                        "`check.exclude` must be a list of paths relative to this file: `exclude = [\"tests/fixtures\"]`"
+                            .into(),
+                    )),
+                }
+            }
+            other => errors.push(at(key.span(), format!("unknown key `{other}` in `[check]`: it takes {CHECK_KEYS}"))),
+        }
+    }
 }
 
 fn table_settings(
@@ -228,6 +286,7 @@ tenant_column = "tenantId"
                 tables: vec![("jobs".into(), "tenantId".into())],
                 tenant_table: Some("tenants".into()),
                 global: vec!["countries".into(), "currencies".into()],
+                check: Check::default(),
             }
         );
     }
@@ -252,7 +311,7 @@ tenant_column = "tenantId"
         assert_eq!(
             err("tenant_column = \"org_id\"\nglobals = [\"countries\"]\n"),
             vec![
-                "/c/tenantry.toml:2:1: unknown key `globals`: tenantry.toml takes `migrations`, `tenant_column`, `tenant_table`, `global` and `[tables.<table>]`"
+                "/c/tenantry.toml:2:1: unknown key `globals`: tenantry.toml takes `migrations`, `tenant_column`, `tenant_table`, `global`, `[tables.<table>]` and `[check]`"
             ]
         );
     }
@@ -294,6 +353,27 @@ tenant_column = "tenantId"
             vec![
                 "/c/tenantry.toml:2:1: `tables.jobs.tenant_column` must be a plain column name, as the database stores it: `tenant_column = \"tenant_id\"`"
             ]
+        );
+    }
+
+    #[test]
+    fn the_check_table() {
+        let config = ok("[check]\nbackend = \"mysql\"\nexclude = [\"tests\", \"vendor/x\"]\n");
+        assert_eq!(
+            config.check,
+            Check { backend: Some(crate::Backend::MySql), exclude: vec!["tests".into(), "vendor/x".into()] }
+        );
+        assert_eq!(
+            err("[check]\nbackend = \"oracle\"\nexclude = \"tests\"\nformat = 1\n"),
+            vec![
+                "/c/tenantry.toml:2:1: `check.backend` must be one of \"postgres\", \"mysql\" and \"sqlite\"",
+                "/c/tenantry.toml:3:1: `check.exclude` must be a list of paths relative to this file: `exclude = [\"tests/fixtures\"]`",
+                "/c/tenantry.toml:4:1: unknown key `format` in `[check]`: it takes `backend` and `exclude`",
+            ]
+        );
+        assert_eq!(
+            err("check = 1"),
+            vec!["/c/tenantry.toml:1:1: `check` is a table: `[check]` then `backend = \"postgres\"`"]
         );
     }
 

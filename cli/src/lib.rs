@@ -1,0 +1,90 @@
+//! `tenantry check`: audits the SQL of an existing sqlx or sqlc code base for statements
+//! that are not confined to one tenant, with the analyser behind `#[tenant_repository]`.
+//!
+//! The pipeline: [`check::check`] walks the tree, [`rust`] and [`sqlfile`] find the
+//! statements, [`params`] reads their parameters, [`judge`] finds the tenant parameter
+//! and asks the analyser, [`baseline`] drops accepted findings, [`report`] prints them.
+//! [`run`] is the whole command, so that tests run it as a user does.
+
+pub mod args;
+pub mod baseline;
+pub mod check;
+pub mod judge;
+pub mod literal;
+pub mod marker;
+pub mod params;
+pub mod report;
+pub mod rust;
+pub mod sqlfile;
+
+use std::io::Write;
+
+use args::{Command, Format};
+use check::Level;
+
+/// Exit status: no finding.
+pub const CLEAN: i32 = 0;
+/// Exit status: findings.
+pub const FINDINGS: i32 = 1;
+/// Exit status: a usage or configuration error.
+pub const USAGE: i32 = 2;
+
+/// Runs the command line `args` (without the program name), printing to `out` and `err`;
+/// returns the exit status.
+pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let check = match args::parse(args) {
+        Ok(Command::Help) => {
+            let _ = writeln!(out, "{}", args::USAGE);
+            return CLEAN;
+        }
+        Ok(Command::Version) => {
+            let _ = writeln!(out, "tenantry {}", env!("CARGO_PKG_VERSION"));
+            return CLEAN;
+        }
+        Ok(Command::Check(check)) => check,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}\n\n{}", args::USAGE);
+            return USAGE;
+        }
+    };
+    match audit(&check, out) {
+        Ok(status) => status,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            USAGE
+        }
+    }
+}
+
+fn audit(args: &args::Check, out: &mut dyn Write) -> Result<i32, String> {
+    // Read before the audit, so that a wrong path fails fast.
+    let baseline = match &args.baseline {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the baseline `{}`: {e}", path.display()))?;
+            Some(baseline::Baseline::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    let options = check::Options { root: args.path.clone(), backend: args.backend, exclude: args.exclude.clone() };
+    let report = check::check(&options).map_err(|e| e.to_string())?;
+    let mut findings = report.findings.clone();
+    if let Some(path) = &args.write_baseline {
+        std::fs::write(path, baseline::write(&findings))
+            .map_err(|e| format!("cannot write the baseline `{}`: {e}", path.display()))?;
+    }
+    let suppressed = baseline.map_or(0, |b| b.suppress(&mut findings));
+    let output = report::Output { report: &report, findings: &findings, suppressed };
+    let text = match args.format {
+        Format::Text => output.text(),
+        Format::Json => output.json(),
+        Format::Sarif => output.sarif(),
+    };
+    out.write_all(text.as_bytes()).map_err(|e| format!("cannot write the output: {e}"))?;
+    if args.write_baseline.is_some() {
+        // The findings are accepted now: writing the baseline succeeded.
+        return Ok(CLEAN);
+    }
+    let fails = findings.iter().any(|f| f.level == Level::Error || args.deny_unchecked);
+    Ok(if fails { FINDINGS } else { CLEAN })
+}
