@@ -17,7 +17,7 @@ use crate::{KeyValue, TenantTable};
 
 /// A backend generated repositories run on.
 #[doc(hidden)]
-pub trait Backend: Database {
+pub trait Backend: Database + sqlx::database::HasStatementCache {
     /// Encodes a set of tenants.
     fn encode_set(set: &SetInner, buf: &mut Self::ArgumentBuffer) -> Result<IsNull, BoxDynError>;
     /// The set's SQL type.

@@ -38,6 +38,9 @@ pub struct Db<DB: Database> {
 
 pub(crate) struct Settings {
     pub(crate) rls: Option<crate::Rls>,
+    /// Whether generated statements are prepared once per connection and kept (sqlx's
+    /// default), rather than unnamed.
+    pub(crate) persistent: bool,
     pub(crate) policy: Option<Box<dyn Policy>>,
     pub(crate) audit: Option<Arc<dyn AuditSink>>,
     pub(crate) audit_failures: AtomicU64,
@@ -73,6 +76,7 @@ pub struct DbBuilder<DB: Database> {
     rls: Option<crate::Rls>,
     unscoped_pool: Option<Pool<DB>>,
     pins: Option<Arc<Pins<DB>>>,
+    persistent: bool,
     policy: Option<Box<dyn Policy>>,
     audit: Option<Arc<dyn AuditSink>>,
     claim_key: Option<Vec<u8>>,
@@ -92,6 +96,21 @@ impl<DB: Database> DbBuilder<DB> {
         self
     }
 
+    /// Whether generated statements are prepared once per connection and kept there
+    /// (`true`, sqlx's default: one round trip a call), or prepared unnamed for each call
+    /// (`false`, as sqlx's `Query::persistent(false)`).
+    ///
+    /// Behind a transaction pooler that does not track prepared statements (PgBouncer
+    /// before 1.21, or without `max_prepared_statements`), a kept statement is on one
+    /// server connection and the next call may get another: set `false` there, and run
+    /// calls in transactions ([`Rls::per_transaction`](crate::Rls::per_transaction) does),
+    /// since PgBouncer may also give a statement's prepare and its execution to two server
+    /// connections outside one.
+    pub fn persistent_statements(mut self, persistent: bool) -> Self {
+        self.persistent = persistent;
+        self
+    }
+
     /// The secret that signs job claims (at least 32 bytes; keep it out of the code).
     pub fn claim_key(mut self, key: impl Into<Vec<u8>>) -> Self {
         self.claim_key = Some(key.into());
@@ -106,6 +125,7 @@ impl<DB: Database> DbBuilder<DB> {
             pins: self.pins,
             settings: Arc::new(Settings {
                 rls: self.rls,
+                persistent: self.persistent,
                 policy: self.policy,
                 audit: self.audit,
                 audit_failures: AtomicU64::new(0),
@@ -166,13 +186,17 @@ impl DbBuilder<sqlx::Postgres> {
     }
 }
 
-/// What `name` holds on `conn`: how a pinned pool checks that its tenant reached the server.
+/// What `name` holds on `conn`: how a pinned pool checks that its tenant reached the
+/// server. A simple query (the name is checked by [`Rls::setting`](crate::Rls::setting)):
+/// it leaves no prepared statement behind, should a pooler share the connection.
 #[cfg(feature = "postgres")]
 fn read_setting<'c>(
     conn: &'c mut sqlx::PgConnection,
     name: &'c str,
 ) -> crate::BoxFuture<'c, std::result::Result<Option<String>, sqlx::Error>> {
-    Box::pin(sqlx::query_scalar("SELECT current_setting($1, true)").bind(name).fetch_one(conn))
+    use sqlx::Row;
+    let sql = format!("SELECT current_setting('{name}', true)");
+    Box::pin(async move { sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_one(conn).await?.try_get(0) })
 }
 
 impl<DB: Database> Db<DB> {
@@ -183,7 +207,16 @@ impl<DB: Database> Db<DB> {
 
     /// Starts a `Db` with settings.
     pub fn builder(pool: Pool<DB>) -> DbBuilder<DB> {
-        DbBuilder { pool, rls: None, unscoped_pool: None, pins: None, policy: None, audit: None, claim_key: None }
+        DbBuilder {
+            pool,
+            rls: None,
+            unscoped_pool: None,
+            pins: None,
+            persistent: true,
+            policy: None,
+            audit: None,
+            claim_key: None,
+        }
     }
 
     /// Opens a pool on `url` with sqlx's default options.

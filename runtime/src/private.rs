@@ -224,6 +224,7 @@ macro_rules! runner {
             for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
             DB::Arguments: IntoArguments<DB>,
         {
+            let $query = $query.persistent($db.settings().persistent);
             runner!(@frame $db, $m, $view, |$conn, $shown| $run, $rows)
         }
     };
@@ -236,6 +237,7 @@ macro_rules! runner {
             for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
             DB::Arguments: IntoArguments<DB>,
         {
+            let $query = $query.persistent($db.settings().persistent);
             runner!(@frame $db, $m, $view, |$conn, $shown| $run, $rows)
         }
     };
@@ -342,6 +344,7 @@ where
     DB::Arguments: IntoArguments<DB>,
 {
     use futures_util::{StreamExt, TryStreamExt, stream};
+    let query = query.persistent(db.settings().persistent);
     let shown = view.shown();
     let decode = move |row: std::result::Result<DB::Row, sqlx::Error>| {
         row.and_then(|row| decode(&row)).map_err(|e| failed(m, shown, e))

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Executor, Postgres};
+use sqlx::{Connection, Executor, Postgres};
 use tenantry::{Db, Pinning, Result, Rls, RlsRefusal, TenantId, tenant_repository};
 use tenantry_tests::run;
 
@@ -101,62 +101,65 @@ fn tenant(s: &str) -> TenantId {
     TenantId::parse(s).expect("a valid tenant id")
 }
 
-/// Rows a raw query on the RLS pool sees: no tenant is set outside tenantry's calls.
+/// Rows a raw query on the RLS pool sees: no tenant is set outside tenantry's calls. A
+/// simple query, which a transaction pooler runs on one server connection.
 async fn raw_count(db: &Db<Postgres>) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM ledger").fetch_one(db.pool()).await?)
+    use sqlx::Row;
+    Ok(sqlx::raw_sql("SELECT COUNT(*) FROM ledger").fetch_one(db.pool()).await?.try_get(0)?)
 }
 
 async fn calls_and_transactions_run_under_the_policy(admin: Db<Postgres>, mode: Rls) -> Result<()> {
     let role = unique_role();
     let db = rls_db(&admin, &role, 2, mode).await?;
-    let outcome = async {
-        let ledger = LedgerRepo::new(&db);
-        let (acme, globex) = (db.scope(tenant("acme"))?, db.scope(tenant("globex"))?);
-        ledger.add(&acme, "acme-1", 10).await?;
-        ledger.add(&globex, "globex-1", 20).await?;
-        let tx = db.begin(&acme).await?;
-        ledger.add(&tx, "acme-2", 30).await?;
-        assert_eq!(ledger.customers(&tx).await?, ["acme-1", "acme-2"]);
-        tx.commit().await?;
-        let tx = db.begin(&globex).await?;
-        ledger.add(&tx, "globex-rolled-back", 1).await?;
-        tx.rollback().await?;
-        assert_eq!(ledger.customers(&acme).await?, ["acme-1", "acme-2"]);
-        assert_eq!(ledger.customers(&globex).await?, ["globex-1"]);
-
-        // Outside tenantry's calls no tenant is set: a raw read sees nothing, a raw
-        // write is refused by the policy's WITH CHECK.
-        assert_eq!(raw_count(&db).await?, 0);
-        let raw_insert = sqlx::query("INSERT INTO ledger (tenant_id, customer, amount) VALUES ('acme', 'raw', 1)")
-            .execute(db.pool())
-            .await;
-        assert!(raw_insert.is_err(), "a raw write without a tenant passed the policy");
-        // The superuser (who bypasses RLS) sees all three rows; a `Db` running as it does
-        // not start in RLS mode.
-        assert_eq!(raw_count(&admin).await?, 3);
-        assert_eq!(
-            LedgerRepo::<Postgres>::tenant_tables(),
-            [tenantry::TenantTable::new("ledger", "tenant_id")],
-            "the generated list of the repository's tenant tables"
-        );
-        let as_superuser = Db::builder(admin.pool().clone()).row_level_security(Rls::per_transaction());
-        let e = as_superuser.build_verified(&LedgerRepo::<Postgres>::tenant_tables()).await.expect_err("a superuser");
-        assert!(e.is_isolation(), "{e:?}");
-
-        // An unscoped method runs on the bypass pool; a set read is refused before SQL.
-        assert_eq!(ledger.count_all(&db.unscoped("test")?).await?, 3);
-        let both = db.scope_set([tenant("acme"), tenant("globex")])?;
-        let e = ledger.customers(&both).await.expect_err("a set under RLS");
-        assert_eq!(e.rls_refusal(), Some(RlsRefusal::Set), "{e:?}");
-        let without_bypass = Db::builder(db.pool().clone()).row_level_security(Rls::per_transaction()).build();
-        let e =
-            LedgerRepo::new(&without_bypass).count_all(&without_bypass.unscoped("test")?).await.expect_err("no bypass");
-        assert_eq!(e.rls_refusal(), Some(RlsRefusal::NoUnscopedPool), "{e:?}");
-        Ok(())
-    }
-    .await;
+    let outcome = check_calls_and_transactions(&db, &admin).await;
     drop_role(&admin, &db, &role).await?;
     outcome
+}
+
+/// The calls of the scenario above on `db`, an RLS `Db`; `admin` bypasses the policies.
+async fn check_calls_and_transactions(db: &Db<Postgres>, admin: &Db<Postgres>) -> Result<()> {
+    let ledger = LedgerRepo::new(db);
+    let (acme, globex) = (db.scope(tenant("acme"))?, db.scope(tenant("globex"))?);
+    ledger.add(&acme, "acme-1", 10).await?;
+    ledger.add(&globex, "globex-1", 20).await?;
+    let tx = db.begin(&acme).await?;
+    ledger.add(&tx, "acme-2", 30).await?;
+    assert_eq!(ledger.customers(&tx).await?, ["acme-1", "acme-2"]);
+    tx.commit().await?;
+    let tx = db.begin(&globex).await?;
+    ledger.add(&tx, "globex-rolled-back", 1).await?;
+    tx.rollback().await?;
+    assert_eq!(ledger.customers(&acme).await?, ["acme-1", "acme-2"]);
+    assert_eq!(ledger.customers(&globex).await?, ["globex-1"]);
+
+    // Outside tenantry's calls no tenant is set: a raw read sees nothing, a raw
+    // write is refused by the policy's WITH CHECK.
+    assert_eq!(raw_count(db).await?, 0);
+    let raw_insert = sqlx::raw_sql("INSERT INTO ledger (tenant_id, customer, amount) VALUES ('acme', 'raw', 1)")
+        .execute(db.pool())
+        .await;
+    assert!(raw_insert.is_err(), "a raw write without a tenant passed the policy");
+    // The superuser (who bypasses RLS) sees all three rows; a `Db` running as it does
+    // not start in RLS mode.
+    assert_eq!(raw_count(admin).await?, 3);
+    assert_eq!(
+        LedgerRepo::<Postgres>::tenant_tables(),
+        [tenantry::TenantTable::new("ledger", "tenant_id")],
+        "the generated list of the repository's tenant tables"
+    );
+    let as_superuser = Db::builder(admin.pool().clone()).row_level_security(Rls::per_transaction());
+    let e = as_superuser.build_verified(&LedgerRepo::<Postgres>::tenant_tables()).await.expect_err("a superuser");
+    assert!(e.is_isolation(), "{e:?}");
+
+    // An unscoped method runs on the bypass pool; a set read is refused before SQL.
+    assert_eq!(ledger.count_all(&db.unscoped("test")?).await?, 3);
+    let both = db.scope_set([tenant("acme"), tenant("globex")])?;
+    let e = ledger.customers(&both).await.expect_err("a set under RLS");
+    assert_eq!(e.rls_refusal(), Some(RlsRefusal::Set), "{e:?}");
+    let without_bypass = Db::builder(db.pool().clone()).row_level_security(Rls::per_transaction()).build();
+    let e = LedgerRepo::new(&without_bypass).count_all(&without_bypass.unscoped("test")?).await.expect_err("no bypass");
+    assert_eq!(e.rls_refusal(), Some(RlsRefusal::NoUnscopedPool), "{e:?}");
+    Ok(())
 }
 
 #[tokio::test]
@@ -182,47 +185,49 @@ impl Lcg {
 async fn cancelled_calls_leave_no_tenant_behind(admin: Db<Postgres>, mode: Rls) -> Result<()> {
     let role = unique_role();
     let db = rls_db(&admin, &role, 2, mode).await?;
-    let outcome = async {
-        let ledger = LedgerRepo::new(&db);
-        let tenants = [db.scope(tenant("acme"))?, db.scope(tenant("globex"))?, db.scope(tenant("initech"))?];
-        let mut rng = Lcg(7);
-        let mut cancelled = 0;
-        for i in 0..1000 {
-            let scope = &tenants[rng.next(3) as usize];
-            let name = format!("{}-{i}", scope.tenant());
-            let budget = Duration::from_micros(rng.next(1500));
-            let work = async {
-                match rng.next(3) {
-                    0 => ledger.add(scope, &name, 1).await.map(|_| ()),
-                    1 => ledger.customers(scope).await.map(|_| ()),
-                    _ => {
-                        let tx = db.begin(scope).await?;
-                        ledger.add(&tx, &name, 1).await?;
-                        ledger.customers(&tx).await?;
-                        tx.commit().await
-                    }
-                }
-            };
-            match tokio::time::timeout(budget, work).await {
-                Ok(result) => result?,
-                Err(_) => cancelled += 1,
-            }
-        }
-        assert!(cancelled > 100, "only {cancelled} of 1000 calls were cancelled: the test did not test cancellation");
-        for i in 0..1000 {
-            let scope = &tenants[i % 3];
-            let own = format!("{}-", scope.tenant());
-            let seen = ledger.customers(scope).await?;
-            assert!(seen.iter().all(|c| c.starts_with(&own)), "{} saw {seen:?}", scope.tenant());
-            if i % 10 == 0 {
-                assert_eq!(raw_count(&db).await?, 0, "a connection kept a tenant");
-            }
-        }
-        Ok(())
-    }
-    .await;
+    let outcome = check_cancellations(&db).await;
     drop_role(&admin, &db, &role).await?;
     outcome
+}
+
+/// The calls of the scenario above on `db`, an RLS `Db`.
+async fn check_cancellations(db: &Db<Postgres>) -> Result<()> {
+    let ledger = LedgerRepo::new(db);
+    let tenants = [db.scope(tenant("acme"))?, db.scope(tenant("globex"))?, db.scope(tenant("initech"))?];
+    let mut rng = Lcg(7);
+    let mut cancelled = 0;
+    for i in 0..1000 {
+        let scope = &tenants[rng.next(3) as usize];
+        let name = format!("{}-{i}", scope.tenant());
+        let budget = Duration::from_micros(rng.next(1500));
+        let work = async {
+            match rng.next(3) {
+                0 => ledger.add(scope, &name, 1).await.map(|_| ()),
+                1 => ledger.customers(scope).await.map(|_| ()),
+                _ => {
+                    let tx = db.begin(scope).await?;
+                    ledger.add(&tx, &name, 1).await?;
+                    ledger.customers(&tx).await?;
+                    tx.commit().await
+                }
+            }
+        };
+        match tokio::time::timeout(budget, work).await {
+            Ok(result) => result?,
+            Err(_) => cancelled += 1,
+        }
+    }
+    assert!(cancelled > 100, "only {cancelled} of 1000 calls were cancelled: the test did not test cancellation");
+    for i in 0..1000 {
+        let scope = &tenants[i % 3];
+        let own = format!("{}-", scope.tenant());
+        let seen = ledger.customers(scope).await?;
+        assert!(seen.iter().all(|c| c.starts_with(&own)), "{} saw {seen:?}", scope.tenant());
+        if i % 10 == 0 {
+            assert_eq!(raw_count(db).await?, 0, "a connection kept a tenant");
+        }
+    }
+    Ok(())
 }
 
 #[tokio::test]
@@ -341,4 +346,90 @@ async fn a_terminated_backend_is_a_typed_error_postgres() {
     for mode in modes() {
         run::<Postgres, _, _>(|admin| a_terminated_backend_is_a_typed_error(admin, mode)).await
     }
+}
+
+/// PgBouncer in transaction pooling (`scripts/pgbouncer.sh start`; `.ci/run` starts it):
+/// `TENANTRY_PGBOUNCER_URL`, or this.
+const PGBOUNCER_URL: &str = "postgres://tenantry_pgbouncer_app@127.0.0.1:6433/test";
+/// Through a pooler a connection has no session to `SET ROLE` or `search_path` in: the
+/// application logs in as its role, whose `search_path` is the fixed schema below. Both
+/// are recreated by each run; one test uses them.
+const PGBOUNCER_ROLE: &str = "tenantry_pgbouncer_app";
+const PGBOUNCER_SCHEMA: &str = "tenantry_pgbouncer";
+
+/// The scenarios above in per-transaction mode through PgBouncer, whose two server
+/// connections the `Db`'s four client connections share, so that a tenant left on a
+/// server connection would reach another client. Statements are unnamed
+/// (`persistent_statements(false)`: PgBouncer 1.18 does not track prepared statements).
+/// Pinned mode through it is refused: the startup parameter does not reach the server.
+async fn rls_holds_through_pgbouncer(admin: Db<Postgres>) -> Result<()> {
+    let url = std::env::var("TENANTRY_PGBOUNCER_URL").ok().filter(|u| !u.is_empty());
+    let url = url.as_deref().unwrap_or(PGBOUNCER_URL);
+    let options: sqlx::postgres::PgConnectOptions = url.parse()?;
+    let schema = PGBOUNCER_SCHEMA;
+    for statement in [
+        format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+        format!("CREATE SCHEMA {schema}"),
+        format!(
+            "CREATE TABLE {schema}.ledger (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, tenant_id TEXT NOT NULL, customer TEXT NOT NULL, amount BIGINT NOT NULL)"
+        ),
+        format!("ALTER TABLE {schema}.ledger ENABLE ROW LEVEL SECURITY"),
+        format!("ALTER TABLE {schema}.ledger FORCE ROW LEVEL SECURITY"),
+        format!("CREATE POLICY tenant_isolation ON {schema}.ledger USING ({POLICY}) WITH CHECK ({POLICY})"),
+        format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{PGBOUNCER_ROLE}') THEN CREATE ROLE {PGBOUNCER_ROLE} LOGIN NOBYPASSRLS; END IF; END $$"
+        ),
+        format!("ALTER ROLE {PGBOUNCER_ROLE} SET search_path = {schema}"),
+        format!("GRANT USAGE ON SCHEMA {schema} TO {PGBOUNCER_ROLE}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.ledger TO {PGBOUNCER_ROLE}"),
+    ] {
+        admin.pool().execute(sqlx::AssertSqlSafe(statement)).await?;
+    }
+    // After the role exists: PgBouncer logs in as it.
+    let probe = tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect_with(&options)).await;
+    match probe {
+        Ok(Ok(conn)) => conn.close().await?,
+        Ok(Err(e)) => return skip(&format!("PgBouncer at {url} is unreachable ({e})")),
+        Err(_) => return skip(&format!("PgBouncer at {url} did not answer within 5 s")),
+    }
+    // The superuser, directly, in the same schema: the bypass pool and the test's eyes.
+    let admin_options = (*admin.pool().connect_options()).clone().options([("search_path", schema)]);
+    let direct = Db::new(PgPoolOptions::new().max_connections(2).connect_with(admin_options).await?);
+    let pooled = PgPoolOptions::new().max_connections(4).connect_with(options).await?;
+    let db = Db::builder(pooled.clone())
+        .persistent_statements(false)
+        .row_level_security(Rls::per_transaction())
+        .unscoped_pool(direct.pool().clone())
+        .build_verified(&LedgerRepo::<Postgres>::tenant_tables())
+        .await?;
+    check_calls_and_transactions(&db, &direct).await?;
+    check_cancellations(&db).await?;
+
+    let pinned =
+        Db::builder(pooled).persistent_statements(false).row_level_security(Rls::pinned(Pinning::default())).build();
+    let e = LedgerRepo::new(&pinned)
+        .add(&pinned.scope(tenant("acme"))?, "acme-pinned", 1)
+        .await
+        .expect_err("pinned behind PgBouncer");
+    assert_eq!(e.rls_refusal(), Some(RlsRefusal::PinNotHeld), "{e:?}");
+    pinned.close().await;
+    db.close().await;
+    admin.pool().execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).await?;
+    Ok(())
+}
+
+/// Skips a test whose server is unreachable, or fails it under `TENANTRY_REQUIRE_DB=1`.
+fn skip(why: &str) -> Result<()> {
+    use std::io::Write;
+    assert!(
+        !tenantry_tests::database_required(),
+        "{why}, and TENANTRY_REQUIRE_DB=1 requires it (scripts/pgbouncer.sh start)"
+    );
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}; start it with scripts/pgbouncer.sh start");
+    Ok(())
+}
+
+#[tokio::test]
+async fn rls_holds_through_pgbouncer_postgres() {
+    run::<Postgres, _, _>(rls_holds_through_pgbouncer).await
 }

@@ -32,10 +32,20 @@ const POLICIES: &str = "SELECT p.polname::text, p.polpermissive, pg_get_expr(p.p
   ORDER BY p.polname";
 
 pub(crate) async fn audit(pool: &Pool<Postgres>, tables: &[TenantTable]) -> Result<Vec<IsolationFinding>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    let conn: &mut PgConnection = &mut conn;
+    // One read-only transaction of unnamed statements: behind a transaction pooler
+    // (PgBouncer) every statement then runs on one server connection, and none leaves a
+    // prepared statement behind on a server other clients share.
+    let mut tx = pool.begin_with("BEGIN READ ONLY").await?;
+    let conn: &mut PgConnection = &mut tx;
+    let findings = audit_on(conn, tables).await?;
+    tx.rollback().await?;
+    Ok(findings)
+}
+
+async fn audit_on(conn: &mut PgConnection, tables: &[TenantTable]) -> Result<Vec<IsolationFinding>, sqlx::Error> {
     let mut findings = Vec::new();
-    let (role, superuser, bypass): (String, bool, bool) = sqlx::query_as(ROLE).fetch_one(&mut *conn).await?;
+    let (role, superuser, bypass): (String, bool, bool) =
+        sqlx::query_as(ROLE).persistent(false).fetch_one(&mut *conn).await?;
     // A superuser bypasses everything: its BYPASSRLS and ownership are not said again.
     if superuser {
         findings.push(IsolationFinding::Superuser { role: role.clone() });
@@ -48,15 +58,19 @@ pub(crate) async fn audit(pool: &Pool<Postgres>, tables: &[TenantTable]) -> Resu
             None => (None, table.name.as_str()),
         };
         let found: Option<(i64, bool, bool, String, bool)> =
-            sqlx::query_as(TABLE).bind(schema).bind(name).fetch_optional(&mut *conn).await?;
+            sqlx::query_as(TABLE).persistent(false).bind(schema).bind(name).fetch_optional(&mut *conn).await?;
         let Some((oid, enabled, forced, owner, owns)) = found else {
             findings.push(IsolationFinding::MissingTable { table: table.name.clone() });
             continue;
         };
         let column = match &table.tenant_column {
             Some(column) => {
-                let ty: Option<String> =
-                    sqlx::query_scalar(COLUMN).bind(oid).bind(column).fetch_optional(&mut *conn).await?;
+                let ty: Option<String> = sqlx::query_scalar(COLUMN)
+                    .persistent(false)
+                    .bind(oid)
+                    .bind(column)
+                    .fetch_optional(&mut *conn)
+                    .await?;
                 let Some(ty) = ty else {
                     findings.push(IsolationFinding::MissingTenantColumn {
                         table: table.name.clone(),
@@ -74,7 +88,7 @@ pub(crate) async fn audit(pool: &Pool<Postgres>, tables: &[TenantTable]) -> Resu
             findings.push(IsolationFinding::RowSecurityNotForced { table: table.name.clone() });
         }
         let policies: Vec<(String, bool, Option<String>, Option<String>)> =
-            sqlx::query_as(POLICIES).bind(oid).fetch_all(&mut *conn).await?;
+            sqlx::query_as(POLICIES).persistent(false).bind(oid).fetch_all(&mut *conn).await?;
         check_policies(&table.name, column.as_ref().map(|(c, ty)| (*c, ty.as_str())), &policies, &mut findings);
         if owns && !superuser {
             findings.push(IsolationFinding::OwnsTable { table: table.name.clone(), role: role.clone(), owner });
