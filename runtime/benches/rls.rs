@@ -7,6 +7,7 @@
 //! ```text
 //! cargo bench -p tenantry --features postgres --bench rls
 //! TENANTRY_BENCH_ROUNDS=40 TENANTRY_BENCH_BATCH=200 cargo bench -p tenantry --features postgres --bench rls
+//! scripts/rls-bench.sh     # the bench and PostgreSQL on one CPU: the figures in BENCHMARKS.md
 //! ```
 //!
 //! PostgreSQL: `postgres://postgres@127.0.0.1:5432/test` (a superuser), or `TENANTRY_PG_URL`;
@@ -60,9 +61,9 @@ fn setup_statements() -> Vec<String> {
 /// One side of a pair: its name, and the call it makes (given the call's number).
 type Side<'a> = (&'a str, Box<dyn FnMut(usize) -> tenantry::BoxFuture<'a, ()> + 'a>);
 
-/// Median of per-call times of `rounds` batches of `batch` calls, per side, the sides
-/// alternating batch by batch.
-async fn alternate<'a>(rounds: usize, batch: usize, sides: &mut [Side<'a>]) -> Vec<(&'a str, Duration)> {
+/// Per-call times of `rounds` batches of `batch` calls, per side, the sides alternating
+/// batch by batch: the 10th percentile, the median and the 90th percentile of the batches.
+async fn alternate<'a>(rounds: usize, batch: usize, sides: &mut [Side<'a>]) -> Vec<(&'a str, [Duration; 3])> {
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); sides.len()];
     for round in 0..rounds {
         for (i, (_, call)) in sides.iter_mut().enumerate() {
@@ -78,7 +79,7 @@ async fn alternate<'a>(rounds: usize, batch: usize, sides: &mut [Side<'a>]) -> V
         .zip(times)
         .map(|((name, _), mut t)| {
             t.sort();
-            (*name, t[t.len() / 2])
+            (*name, [t[t.len() / 10], t[t.len() / 2], t[t.len() * 9 / 10]])
         })
         .collect()
 }
@@ -161,15 +162,19 @@ async fn run() {
     let scopes: Vec<Scope> = dbs.iter().map(|(_, db)| db.scope(acme.clone()).unwrap()).collect();
     let repos: Vec<InvoicesRepo<Postgres>> = dbs.iter().map(|(_, db)| InvoicesRepo::new(db)).collect();
 
-    println!(
-        "PostgreSQL, one connection per side (the pinned side's shared pool idle), {rounds} alternating rounds of {batch} calls, median per call:"
-    );
+    println!("PostgreSQL, one connection per side, {rounds} alternating rounds of {batch} calls, median per call:");
     for (kind, read) in [("point read", true), ("insert", false)] {
         let names = dbs.map(|(name, _)| name);
         let times = alternate(rounds, batch, &mut sides(&names, &repos, &scopes, read)).await;
-        for (name, t) in &times {
-            let ratio = t.as_secs_f64() / times[0].1.as_secs_f64();
-            println!("  {kind:<10} {name:<20} {:>8.1} µs  {ratio:>6.3}x", t.as_secs_f64() * 1e6);
+        for (name, [p10, median, p90]) in &times {
+            let ratio = median.as_secs_f64() / times[0].1[1].as_secs_f64();
+            let us = |d: &Duration| d.as_secs_f64() * 1e6;
+            println!(
+                "  {kind:<10} {name:<20} {:>8.1} µs  {ratio:>6.3}x   (p10 {:.1}, p90 {:.1})",
+                us(median),
+                us(p10),
+                us(p90)
+            );
         }
     }
     pinned.close().await;
