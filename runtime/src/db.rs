@@ -70,8 +70,14 @@ impl<DB: Database> std::fmt::Debug for Db<DB> {
 }
 
 /// Builds a [`Db`] with a policy, an audit sink and a job-claim key.
+///
+/// `Mode` is [`PlainMode`] until [`row_level_security`](DbBuilder::row_level_security)
+/// makes it [`RlsMode`]: a builder in RLS mode has no `build()`, so that the isolation
+/// audit runs at startup unless the code says otherwise
+/// ([`build_verified`](DbBuilder::build_verified), or `build_unverified`).
 #[must_use]
-pub struct DbBuilder<DB: Database> {
+pub struct DbBuilder<DB: Database, Mode = PlainMode> {
+    mode: std::marker::PhantomData<Mode>,
     pool: Pool<DB>,
     rls: Option<crate::Rls>,
     unscoped_pool: Option<Pool<DB>>,
@@ -82,7 +88,17 @@ pub struct DbBuilder<DB: Database> {
     claim_key: Option<Vec<u8>>,
 }
 
-impl<DB: Database> DbBuilder<DB> {
+/// The mode of a [`DbBuilder`] without row-level security: it has [`build`](DbBuilder::build).
+#[derive(Debug)]
+pub enum PlainMode {}
+
+/// The mode of a [`DbBuilder`] after [`row_level_security`](DbBuilder::row_level_security):
+/// it finishes with [`build_verified`](DbBuilder::build_verified), which audits the database
+/// first.
+#[derive(Debug)]
+pub enum RlsMode {}
+
+impl<DB: Database, Mode> DbBuilder<DB, Mode> {
     /// The policy every admission and call must pass (combine several with
     /// [`policy::all`](crate::policy::all)).
     pub fn policy(mut self, policy: impl Policy) -> Self {
@@ -117,8 +133,7 @@ impl<DB: Database> DbBuilder<DB> {
         self
     }
 
-    /// The finished `Db`.
-    pub fn build(self) -> Db<DB> {
+    fn finish(self) -> Db<DB> {
         Db {
             pool: self.pool,
             unscoped_pool: self.unscoped_pool,
@@ -135,8 +150,37 @@ impl<DB: Database> DbBuilder<DB> {
     }
 }
 
+/// The builder modes that may finish without the isolation audit: [`PlainMode`] only.
+#[diagnostic::on_unimplemented(
+    message = "a `Db` in row-level security mode starts through the isolation audit, which `build()` would skip",
+    label = "`build()` is for a `Db` without row-level security",
+    note = "finish with `.build_verified(&XRepo::<Postgres>::tenant_tables()).await?`, which refuses to start on a finding",
+    note = "or with `.build_unverified()` to skip the audit knowingly"
+)]
+pub trait BuildsWithoutAudit: sealed::Sealed {}
+
+// Not offered in the error: the trait's notes say how to finish instead.
+#[diagnostic::do_not_recommend]
+impl BuildsWithoutAudit for PlainMode {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::PlainMode {}
+}
+
+impl<DB: Database, Mode> DbBuilder<DB, Mode> {
+    /// The finished `Db`. (The bound is the method's, not the impl's, so that calling it
+    /// in RLS mode is the trait's message rather than "method not found".)
+    pub fn build(self) -> Db<DB>
+    where
+        Mode: BuildsWithoutAudit,
+    {
+        self.finish()
+    }
+}
+
 #[cfg(feature = "postgres")]
-impl DbBuilder<sqlx::Postgres> {
+impl DbBuilder<sqlx::Postgres, PlainMode> {
     /// Runs every scoped call and transaction with the tenant set, on a connection
     /// pinned to it or transaction-locally, so that PostgreSQL's row-level security
     /// policies confine it too (see [`Rls`](crate::Rls)).
@@ -146,7 +190,11 @@ impl DbBuilder<sqlx::Postgres> {
     /// methods need [`unscoped_pool`](DbBuilder::unscoped_pool). Pinned connections are
     /// opened with the pool's connect and pool options (its `after_connect` too), at most
     /// [`Pinning::connections_per_tenant`](crate::Pinning::connections_per_tenant) each.
-    pub fn row_level_security(mut self, rls: crate::Rls) -> Self {
+    ///
+    /// The builder then finishes with [`build_verified`](DbBuilder::build_verified): the
+    /// service refuses to start when the database would not confine SQL outside the
+    /// repositories.
+    pub fn row_level_security(mut self, rls: crate::Rls) -> DbBuilder<sqlx::Postgres, RlsMode> {
         self.pins = rls.pinning().map(|limits| {
             let connect = self.pool.connect_options();
             let options = self.pool.options().clone();
@@ -162,9 +210,22 @@ impl DbBuilder<sqlx::Postgres> {
             Arc::new(Pins::new(rls.setting_name().to_string(), limits.clone(), open, read_setting))
         });
         self.rls = Some(rls);
-        self
+        DbBuilder {
+            mode: std::marker::PhantomData,
+            pool: self.pool,
+            rls: self.rls,
+            unscoped_pool: self.unscoped_pool,
+            pins: self.pins,
+            persistent: self.persistent,
+            policy: self.policy,
+            audit: self.audit,
+            claim_key: self.claim_key,
+        }
     }
+}
 
+#[cfg(feature = "postgres")]
+impl DbBuilder<sqlx::Postgres, RlsMode> {
     /// The pool `#[unscoped]` methods run on under row-level security: one whose role
     /// bypasses the policies (`BYPASSRLS`, or the tables' owner), so that reading across
     /// tenants is a separate, audited path and never RLS turned off on a shared
@@ -180,9 +241,16 @@ impl DbBuilder<sqlx::Postgres> {
     /// when the database would not confine SQL outside the repositories.
     /// `XRepo::<Postgres>::tenant_tables()` lists a repository's tables.
     pub async fn build_verified(self, tables: &[crate::TenantTable]) -> Result<Db<sqlx::Postgres>> {
-        let db = self.build();
+        let db = self.finish();
         db.verify_isolation(tables).await?.into_result()?;
         Ok(db)
+    }
+
+    /// The finished `Db` without the isolation audit: for a service that runs
+    /// [`Db::verify_isolation`] itself (or a test of a misconfigured database). Its calls
+    /// are confined by the policies only if the database is configured as the audit checks.
+    pub fn build_unverified(self) -> Db<sqlx::Postgres> {
+        self.finish()
     }
 }
 
@@ -208,6 +276,7 @@ impl<DB: Database> Db<DB> {
     /// Starts a `Db` with settings.
     pub fn builder(pool: Pool<DB>) -> DbBuilder<DB> {
         DbBuilder {
+            mode: std::marker::PhantomData,
             pool,
             rls: None,
             unscoped_pool: None,

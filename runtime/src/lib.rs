@@ -63,7 +63,7 @@ pub mod __private;
 
 #[cfg(feature = "claims")]
 pub use claim::JobClaim;
-pub use db::{Db, DbBuilder};
+pub use db::{BuildsWithoutAudit, Db, DbBuilder, PlainMode, RlsMode};
 pub use error::{ClaimRefusal, Error, ForeignTransaction, Result};
 pub use guard::{ReadGuard, Scope, ScopeGuard, Unscoped, UnscopedGuard};
 pub use isolation::{IsolationFinding, IsolationReport, TenantTable};

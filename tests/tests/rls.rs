@@ -156,7 +156,7 @@ async fn check_calls_and_transactions(db: &Db<Postgres>, admin: &Db<Postgres>) -
     let both = db.scope_set([tenant("acme"), tenant("globex")])?;
     let e = ledger.customers(&both).await.expect_err("a set under RLS");
     assert_eq!(e.rls_refusal(), Some(RlsRefusal::Set), "{e:?}");
-    let without_bypass = Db::builder(db.pool().clone()).row_level_security(Rls::per_transaction()).build();
+    let without_bypass = Db::builder(db.pool().clone()).row_level_security(Rls::per_transaction()).build_unverified();
     let e = LedgerRepo::new(&without_bypass).count_all(&without_bypass.unscoped("test")?).await.expect_err("no bypass");
     assert_eq!(e.rls_refusal(), Some(RlsRefusal::NoUnscopedPool), "{e:?}");
     Ok(())
@@ -405,8 +405,10 @@ async fn rls_holds_through_pgbouncer(admin: Db<Postgres>) -> Result<()> {
     check_calls_and_transactions(&db, &direct).await?;
     check_cancellations(&db).await?;
 
-    let pinned =
-        Db::builder(pooled).persistent_statements(false).row_level_security(Rls::pinned(Pinning::default())).build();
+    let pinned = Db::builder(pooled)
+        .persistent_statements(false)
+        .row_level_security(Rls::pinned(Pinning::default()))
+        .build_unverified();
     let e = LedgerRepo::new(&pinned)
         .add(&pinned.scope(tenant("acme"))?, "acme-pinned", 1)
         .await
