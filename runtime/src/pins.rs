@@ -103,6 +103,9 @@ pub(crate) struct Pins<DB: Database> {
 }
 
 struct Pools<DB: Database> {
+    /// Set by [`Pins::close`]: no pool is opened afterwards, so calls reach the closed
+    /// shared pool and fail as on a plain `Db`.
+    closed: bool,
     by_tenant: HashMap<String, Entry<DB>>,
     /// A use counter: the least recently used entry has the smallest `last_used`.
     clock: u64,
@@ -121,7 +124,7 @@ struct Entry<DB: Database> {
 impl<DB: Database> Pins<DB> {
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn new(setting: String, limits: Pinning, open: OpenPool<DB>, read_setting: ReadSetting<DB>) -> Self {
-        let pools = Mutex::new(Pools { by_tenant: HashMap::new(), clock: 0 });
+        let pools = Mutex::new(Pools { closed: false, by_tenant: HashMap::new(), clock: 0 });
         Pins { setting, limits, open, read_setting, pools }
     }
 
@@ -174,6 +177,9 @@ impl<DB: Database> Pins<DB> {
     /// connection lent when the map is full; `None` when every pool has one lent.
     fn entry(&self, tenant: &str) -> Option<(Pool<DB>, Arc<AtomicU32>, bool)> {
         let mut pools = self.lock();
+        if pools.closed {
+            return None;
+        }
         pools.clock += 1;
         let now = pools.clock;
         if let Some(entry) = pools.by_tenant.get_mut(tenant) {
@@ -206,7 +212,11 @@ impl<DB: Database> Pins<DB> {
 
     /// Closes every pinned pool.
     pub(crate) async fn close(&self) {
-        let pools: Vec<Pool<DB>> = self.lock().by_tenant.drain().map(|(_, e)| e.pool).collect();
+        let pools: Vec<Pool<DB>> = {
+            let mut pools = self.lock();
+            pools.closed = true;
+            pools.by_tenant.drain().map(|(_, e)| e.pool).collect()
+        };
         for pool in pools {
             pool.close().await;
         }

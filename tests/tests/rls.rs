@@ -268,6 +268,12 @@ async fn pinned_connections_serve_the_recent_tenants(admin: Db<Postgres>) -> Res
         initech_tx.rollback().await?;
         assert_eq!(ledger.customers(&initech).await?, ["initech-1"]);
         assert_eq!(raw_count(&db).await?, 0, "the shared pool holds no tenant");
+
+        // A closed `Db` opens no pinned pool again: every call fails, as on a plain one.
+        db.close().await;
+        assert_eq!(db.pinned_tenants(), 0);
+        let e = ledger.add(&acme, "acme-closed", 1).await.expect_err("a closed Db");
+        assert!(matches!(e.as_sqlx(), Some(sqlx::Error::PoolClosed)), "{e:?}");
         Ok(())
     }
     .await;
