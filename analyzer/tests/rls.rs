@@ -82,7 +82,8 @@ const SMALL_DDL: &str = r#"-- Row-level security for the tenant-owned tables, ge
 -- role must not own these tables and must not be a superuser or BYPASSRLS: either
 -- would bypass the policies. The application sets the tenant per transaction:
 --     SELECT set_config('tenantry.tenant', $1, true)
--- never per session on a pooled connection (the next user would inherit the tenant).
+-- or as the startup parameter of a connection only that tenant ever uses (tenantry's
+-- Rls::pinned), never per session on a connection another tenant may get.
 -- FORCE subjects the tables' owner to the policies too: run data migrations as a
 -- superuser or a BYPASSRLS role, or with the tenant set.
 

@@ -10,6 +10,7 @@ tenantry check: finds the SQL of a sqlx or sqlc code base that is not confined t
 
 usage: tenantry check [PATH] [OPTIONS]
        cargo tenantry check [PATH] [OPTIONS]
+       tenantry policies [PATH] [--setting NAME] [--role NAME]
 
 PATH is the tree to audit (default: the current folder); its tenantry.toml and migrations/
 give the schema, as for #[tenant_repository].
@@ -25,6 +26,11 @@ options:
   --deny-unchecked           statements that cannot be checked fail the run too
   -h, --help                 this text
   -V, --version              the version
+
+`tenantry policies` prints the PostgreSQL migration that enables row-level security on every
+tenant-owned table of PATH's schema (as tenantry_analyzer::schema::policy_migration):
+  --setting NAME             the setting the policies read (default: tenantry.tenant)
+  --role NAME                the role the application runs as (default: tenantry_app)
 
 exit status: 0 clean, 1 findings, 2 usage or configuration error";
 
@@ -49,6 +55,19 @@ pub enum Command {
     Version,
     /// `check`.
     Check(Check),
+    /// `policies`.
+    Policies(Policies),
+}
+
+/// `tenantry policies`' arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Policies {
+    /// The tree.
+    pub path: PathBuf,
+    /// `--setting`.
+    pub setting: Option<String>,
+    /// `--role`.
+    pub role: Option<String>,
 }
 
 /// `tenantry check`'s arguments.
@@ -78,22 +97,18 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some("-h" | "--help" | "help") => return Ok(Command::Help),
         Some("-V" | "--version") => return Ok(Command::Version),
         Some("check") => {}
-        Some(other) => return Err(format!("unknown command `{other}`: the command is `tenantry check [PATH]`")),
+        Some("policies") => return policies(args),
+        Some(other) => {
+            return Err(format!(
+                "unknown command `{other}`: the commands are `tenantry check [PATH]` and `tenantry policies [PATH]`"
+            ));
+        }
     }
     let mut check = Check::default();
     let mut path: Option<PathBuf> = None;
     while let Some(arg) = args.next() {
-        // `--flag=value` and `--flag value` alike.
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            match inline.clone().or_else(|| args.next().cloned()) {
-                Some(v) if !v.is_empty() => Ok(v),
-                _ => Err(format!("`{name}` needs a value")),
-            }
-        };
+        let (flag, inline) = split_flag(arg);
+        let mut value = |name: &str| value_of(name, &inline, &mut args);
         match flag {
             "-h" | "--help" => return Ok(Command::Help),
             "--format" => {
@@ -126,6 +141,48 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     }
     check.path = path.unwrap_or_else(|| PathBuf::from("."));
     Ok(Command::Check(check))
+}
+
+/// `--flag=value` and `--flag value` alike: the flag, and the value if it came inline.
+fn split_flag(arg: &str) -> (&str, Option<String>) {
+    match arg.split_once('=') {
+        Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+        _ => (arg, None),
+    }
+}
+
+/// The value of flag `name`: inline, else the next argument.
+fn value_of<'a>(
+    name: &str,
+    inline: &Option<String>,
+    args: &mut impl Iterator<Item = &'a String>,
+) -> Result<String, String> {
+    match inline.clone().or_else(|| args.next().cloned()) {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(format!("`{name}` needs a value")),
+    }
+}
+
+/// Reads `tenantry policies`' arguments.
+fn policies<'a>(mut args: impl Iterator<Item = &'a String>) -> Result<Command, String> {
+    let mut policies = Policies::default();
+    let mut path: Option<PathBuf> = None;
+    while let Some(arg) = args.next() {
+        let (flag, inline) = split_flag(arg);
+        let mut value = |name: &str| value_of(name, &inline, &mut args);
+        match flag {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--setting" => policies.setting = Some(value(flag)?),
+            "--role" => policies.role = Some(value(flag)?),
+            f if f.starts_with('-') && f.len() > 1 => {
+                return Err(format!("unknown option `{arg}` of `tenantry policies` (see `tenantry --help`)"));
+            }
+            _ if path.is_none() => path = Some(PathBuf::from(arg)),
+            _ => return Err(format!("one PATH only: `{arg}` is a second one")),
+        }
+    }
+    policies.path = path.unwrap_or_else(|| PathBuf::from("."));
+    Ok(Command::Policies(policies))
 }
 
 #[cfg(test)]

@@ -159,10 +159,70 @@ impl Text {
     }
 }
 
+/// What `tenantry.toml` and the migrations of a tree say, as `#[tenant_repository]` reads them.
+#[derive(Debug)]
+pub struct Project {
+    /// `tenantry.toml` (the defaults without one).
+    pub config: Config,
+    /// The migrations folder, if there is one.
+    pub migrations_dir: Option<PathBuf>,
+    /// Its migrations, in order.
+    pub migrations: Vec<Migration>,
+}
+
+impl Project {
+    /// Reads `root/tenantry.toml` and the migrations folder it names (else `migrations/`).
+    pub fn load(root: &Path) -> Result<Project, Fatal> {
+        let config = config::load(root).map_err(|errors| Fatal(errors.join("\n")))?;
+        let migrations_dir = match &config.migrations {
+            Some(written) => {
+                let dir = root.join(written);
+                if !dir.is_dir() {
+                    return Err(Fatal(format!(
+                        "{}: the migrations folder `{}` (`migrations = \"{written}\"`) does not exist",
+                        root.join(config::FILE_NAME).display(),
+                        dir.display()
+                    )));
+                }
+                Some(dir)
+            }
+            None => Some(root.join("migrations")).filter(|d| d.is_dir()),
+        };
+        let migrations = match &migrations_dir {
+            Some(dir) => schema::read_migrations(dir).map_err(|e| Fatal(format!("cannot read the migrations: {e}")))?,
+            None => Vec::new(),
+        };
+        Ok(Project { config, migrations_dir, migrations })
+    }
+
+    /// The schema the analyser judges `backend`'s statements against; the configuration
+    /// must agree with the migrations.
+    pub fn schema(&self, backend: Backend) -> Result<Schema, Fatal> {
+        let mut schema = Schema::default();
+        if let Some(c) = &self.config.tenant_column {
+            schema.tenant_column = c.clone();
+        }
+        schema.tenant_columns = self.config.tables.clone();
+        schema.tenant_table = self.config.tenant_table.clone();
+        schema.shared = self.config.global.clone();
+        if self.migrations_dir.is_some() {
+            let catalog = Catalog::from_migrations(&self.migrations, backend)
+                .map_err(|e| Fatal(format!("cannot apply the migrations as {} SQL: {e}", backend.name())))?;
+            schema.catalog = Some(catalog);
+        }
+        let wrong = schema.configuration_errors(backend);
+        if !wrong.is_empty() {
+            let messages: Vec<String> = wrong.iter().map(|e| format!("{}: {e}", config::FILE_NAME)).collect();
+            return Err(Fatal(messages.join("\n")));
+        }
+        Ok(schema)
+    }
+}
+
 /// The audit's state: configuration, schemas by backend, what was found so far.
 struct Audit {
     root: PathBuf,
-    config: Config,
+    project: Project,
     /// `--backend` or `[check] backend`: every statement is read in it.
     fixed: Option<Backend>,
     /// The backends sqlx is built with anywhere in the tree (all three when no
@@ -170,8 +230,6 @@ struct Audit {
     tree_backends: Vec<Backend>,
     /// Each crate's own sqlx backends, by the crate's folder.
     crate_backends: HashMap<PathBuf, Vec<Backend>>,
-    migrations: Vec<Migration>,
-    migrations_dir: Option<PathBuf>,
     schemas: HashMap<Backend, Schema>,
     excluded: Vec<String>,
     report: Report,
@@ -183,35 +241,16 @@ pub fn check(options: &Options) -> Result<Report, Fatal> {
     if !root.is_dir() {
         return Err(Fatal(format!("`{}` is not a directory", root.display())));
     }
-    let config = config::load(root).map_err(|errors| Fatal(errors.join("\n")))?;
-    let migrations_dir = match &config.migrations {
-        Some(written) => {
-            let dir = root.join(written);
-            if !dir.is_dir() {
-                return Err(Fatal(format!(
-                    "{}: the migrations folder `{}` (`migrations = \"{written}\"`) does not exist",
-                    root.join(config::FILE_NAME).display(),
-                    dir.display()
-                )));
-            }
-            Some(dir)
-        }
-        None => Some(root.join("migrations")).filter(|d| d.is_dir()),
-    };
-    let migrations = match &migrations_dir {
-        Some(dir) => schema::read_migrations(dir).map_err(|e| Fatal(format!("cannot read the migrations: {e}")))?,
-        None => Vec::new(),
-    };
-    let mut excluded: Vec<String> = config.check.exclude.iter().chain(&options.exclude).map(|e| normalize(e)).collect();
+    let project = Project::load(root)?;
+    let mut excluded: Vec<String> =
+        project.config.check.exclude.iter().chain(&options.exclude).map(|e| normalize(e)).collect();
     excluded.retain(|e| !e.is_empty());
     let mut audit = Audit {
         root: root.clone(),
-        fixed: options.backend.or(config.check.backend),
+        fixed: options.backend.or(project.config.check.backend),
         tree_backends: Vec::new(),
         crate_backends: HashMap::new(),
-        config,
-        migrations,
-        migrations_dir,
+        project,
         schemas: HashMap::new(),
         excluded,
         report: Report::default(),
@@ -265,7 +304,7 @@ impl Audit {
                 let skip = name.starts_with('.')
                     || name == "target"
                     || name == "node_modules"
-                    || self.migrations_dir.as_deref() == Some(path.as_path());
+                    || self.project.migrations_dir.as_deref() == Some(path.as_path());
                 if !skip {
                     self.walk(&path, out);
                 }
@@ -301,23 +340,7 @@ impl Audit {
 
     fn schema(&mut self, backend: Backend) -> Result<&Schema, Fatal> {
         if !self.schemas.contains_key(&backend) {
-            let mut schema = Schema::default();
-            if let Some(c) = &self.config.tenant_column {
-                schema.tenant_column = c.clone();
-            }
-            schema.tenant_columns = self.config.tables.clone();
-            schema.tenant_table = self.config.tenant_table.clone();
-            schema.shared = self.config.global.clone();
-            if self.migrations_dir.is_some() {
-                let catalog = Catalog::from_migrations(&self.migrations, backend)
-                    .map_err(|e| Fatal(format!("cannot apply the migrations as {} SQL: {e}", backend.name())))?;
-                schema.catalog = Some(catalog);
-            }
-            let wrong = schema.configuration_errors(backend);
-            if !wrong.is_empty() {
-                let messages: Vec<String> = wrong.iter().map(|e| format!("{}: {e}", config::FILE_NAME)).collect();
-                return Err(Fatal(messages.join("\n")));
-            }
+            let schema = self.project.schema(backend)?;
             self.schemas.insert(backend, schema);
         }
         Ok(&self.schemas[&backend])

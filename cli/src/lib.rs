@@ -42,6 +42,21 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             return CLEAN;
         }
         Ok(Command::Check(check)) => check,
+        Ok(Command::Policies(policies)) => {
+            return match policy_migration(&policies) {
+                Ok(sql) => match out.write_all(sql.as_bytes()) {
+                    Ok(()) => CLEAN,
+                    Err(e) => {
+                        let _ = writeln!(err, "error: cannot write the output: {e}");
+                        USAGE
+                    }
+                },
+                Err(message) => {
+                    let _ = writeln!(err, "error: {message}");
+                    USAGE
+                }
+            };
+        }
         Err(message) => {
             let _ = writeln!(err, "error: {message}\n\n{}", args::USAGE);
             return USAGE;
@@ -54,6 +69,24 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             USAGE
         }
     }
+}
+
+/// `tenantry policies`: the row-level security migration of the tree's schema.
+fn policy_migration(args: &args::Policies) -> Result<String, String> {
+    use tenantry_analyzer::schema::{RlsOptions, policy_migration};
+    if !args.path.is_dir() {
+        return Err(format!("`{}` is not a directory", args.path.display()));
+    }
+    let project = check::Project::load(&args.path).map_err(|e| e.to_string())?;
+    let schema = project.schema(tenantry_analyzer::Backend::Postgres).map_err(|e| e.to_string())?;
+    let mut options = RlsOptions::default();
+    if let Some(setting) = &args.setting {
+        options.setting = setting.clone();
+    }
+    if let Some(role) = &args.role {
+        options.role = role.clone();
+    }
+    policy_migration(&schema, &options).map_err(|e| e.to_string())
 }
 
 fn audit(args: &args::Check, out: &mut dyn Write) -> Result<i32, String> {

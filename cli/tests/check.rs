@@ -473,3 +473,47 @@ fn the_binaries_exit_with_the_status() {
     assert_eq!(status, 0);
     assert!(out.contains("usage: tenantry check [PATH]"), "{out}");
 }
+
+/// `tenantry policies` prints the row-level security migration of the fixture's schema:
+/// the tenant table on its key, tenant-owned tables on their column, children through
+/// their parent, global tables read-only.
+#[test]
+fn policies_prints_the_rls_migration() {
+    let root = fixture();
+    let (status, out, err) = run(&["policies", root.to_str().unwrap()]);
+    assert_eq!(status, 0, "{err}");
+    assert!(err.is_empty(), "{err}");
+    golden("app.policies.sql", &out);
+    let (status, out, _) = run(&["policies", root.to_str().unwrap(), "--setting=app.tenant", "--role", "web"]);
+    assert_eq!(status, 0);
+    assert!(out.contains("current_setting('app.tenant', true)") && out.contains("CREATE ROLE \"web\""), "{out}");
+}
+
+/// A table the schema cannot classify gets no policy and no migration: it would be
+/// left unprotected. Exit 2, with the table and why.
+#[test]
+fn policies_refuses_an_unclassified_table() {
+    let tree = Tree::new(
+        "policies-unclassified",
+        &[(
+            "migrations/0001_init.sql",
+            "CREATE TABLE notes (id BIGINT PRIMARY KEY, tenant_id TEXT NOT NULL);\nCREATE TABLE audit_log (id BIGINT PRIMARY KEY, line TEXT);\n",
+        )],
+    );
+    let (status, out, err) = run(&["policies", tree.0.to_str().unwrap()]);
+    assert_eq!(status, 2);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("table `audit_log`") && err.contains("no policy can protect it"), "{err}");
+    for (args, message) in [
+        (vec!["policies", "--format", "json"], "unknown option `--format` of `tenantry policies`"),
+        (vec!["policies", "--setting"], "`--setting` needs a value"),
+        (vec!["policies", "/no/such/tree"], "`/no/such/tree` is not a directory"),
+    ] {
+        let (status, _, err) = run(&args);
+        assert_eq!(status, 2, "{args:?}");
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    let (status, _, err) = run(&["policies", tree.0.to_str().unwrap(), "--setting", "tenant"]);
+    assert_eq!(status, 2);
+    assert!(err.contains("`tenant` is not a custom setting's name"), "{err}");
+}

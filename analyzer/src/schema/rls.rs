@@ -257,7 +257,8 @@ fn header(options: &RlsOptions) -> String {
          -- role must not own these tables and must not be a superuser or BYPASSRLS: either\n\
          -- would bypass the policies. The application sets the tenant per transaction:\n\
          --     SELECT set_config({setting}, $1, true)\n\
-         -- never per session on a pooled connection (the next user would inherit the tenant).\n\
+         -- or as the startup parameter of a connection only that tenant ever uses (tenantry's\n\
+         -- Rls::pinned), never per session on a connection another tenant may get.\n\
          -- FORCE subjects the tables' owner to the policies too: run data migrations as a\n\
          -- superuser or a BYPASSRLS role, or with the tenant set.\n\
          \n"
