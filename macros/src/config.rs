@@ -22,7 +22,7 @@ use toml::de::{DeTable, DeValue};
 /// The file's name, looked for in `CARGO_MANIFEST_DIR`.
 pub const FILE_NAME: &str = "tenantry.toml";
 
-const TOP_KEYS: &str = "`migrations`, `tenant_column`, `tenant_table`, `global` and `[tables.<table>]`";
+const TOP_KEYS: &str = "`migrations`, `tenant_column`, `tenant_table`, `global`, `distributed` and `[tables.<table>]`";
 const TABLE_KEYS: &str = "`tenant_column`";
 
 /// What `tenantry.toml` says; `None`/empty where it says nothing.
@@ -40,6 +40,8 @@ pub struct Config {
     pub tenant_table: Option<String>,
     /// `global = [...]`.
     pub global: Vec<String>,
+    /// `distributed = true`: the PostgreSQL database is distributed with Citus.
+    pub distributed: bool,
 }
 
 /// Reads `dir/tenantry.toml`: the defaults when there is none. Errors are whole
@@ -117,6 +119,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Vec<String>> {
                     )),
                 }
             }
+            "distributed" => match value.get_ref() {
+                DeValue::Boolean(b) => config.distributed = *b,
+                _ => errors.push(at(
+                    span,
+                    "`distributed` is `true` when the PostgreSQL database is distributed with Citus: `distributed = true`"
+                        .into(),
+                )),
+            },
             "tables" => match value.get_ref() {
                 DeValue::Table(tables) => {
                     let mut tables: Vec<_> = tables.iter().collect();
@@ -228,7 +238,20 @@ tenant_column = "tenantId"
                 tables: vec![("jobs".into(), "tenantId".into())],
                 tenant_table: Some("tenants".into()),
                 global: vec!["countries".into(), "currencies".into()],
+                distributed: false,
             }
+        );
+    }
+
+    #[test]
+    fn distributed_is_a_boolean() {
+        assert!(ok("distributed = true\n").distributed);
+        assert!(!ok("distributed = false\n").distributed);
+        assert_eq!(
+            err("distributed = \"citus\"\n"),
+            [
+                "/c/tenantry.toml:1:1: `distributed` is `true` when the PostgreSQL database is distributed with Citus: `distributed = true`"
+            ]
         );
     }
 
@@ -252,7 +275,7 @@ tenant_column = "tenantId"
         assert_eq!(
             err("tenant_column = \"org_id\"\nglobals = [\"countries\"]\n"),
             vec![
-                "/c/tenantry.toml:2:1: unknown key `globals`: tenantry.toml takes `migrations`, `tenant_column`, `tenant_table`, `global` and `[tables.<table>]`"
+                "/c/tenantry.toml:2:1: unknown key `globals`: tenantry.toml takes `migrations`, `tenant_column`, `tenant_table`, `global`, `distributed` and `[tables.<table>]`"
             ]
         );
     }
