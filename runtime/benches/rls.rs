@@ -14,11 +14,13 @@
 
 use std::hint::black_box;
 use std::str::FromStr;
-use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Executor, Postgres};
 use tenantry::{Db, Rls, Scope, TenantId, tenant_repository};
+
+mod alternate;
+use alternate::alternate;
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct Invoice {
@@ -54,32 +56,6 @@ fn setup_statements() -> Vec<String> {
         format!("GRANT SELECT, INSERT, UPDATE, DELETE ON tenantry_bench_rls TO {ROLE}"),
         "ANALYZE tenantry_bench_rls".into(),
     ]
-}
-
-/// One side of a pair: its name, and the call it makes (given the call's number).
-type Side<'a> = (&'a str, Box<dyn FnMut(usize) -> tenantry::BoxFuture<'a, ()> + 'a>);
-
-/// Median of per-call times of `rounds` batches of `batch` calls, per side, the sides
-/// alternating batch by batch.
-async fn alternate<'a>(rounds: usize, batch: usize, sides: &mut [Side<'a>]) -> Vec<(&'a str, Duration)> {
-    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); sides.len()];
-    for round in 0..rounds {
-        for (i, (_, call)) in sides.iter_mut().enumerate() {
-            let start = Instant::now();
-            for k in 0..batch {
-                call(round * batch + k).await;
-            }
-            times[i].push(start.elapsed() / batch as u32);
-        }
-    }
-    sides
-        .iter()
-        .zip(times)
-        .map(|((name, _), mut t)| {
-            t.sort();
-            (*name, t[t.len() / 2])
-        })
-        .collect()
 }
 
 fn main() {
