@@ -263,6 +263,10 @@ pub trait CitusUpserts {
     async fn put_setting(&self, name: &str, payload: &str) -> Result<u64>;
 }
 
+/// A fresh test database, and the `Db` on it for what is multi-shard by nature (the same
+/// one but on Citus, where it has no multi-shard guard).
+type Opened<DB> = Option<(TestDb<DB>, Db<DB>)>;
+
 /// What a scenario needs of a backend beyond the connection: the repositories and guards
 /// as associated types, so that scenarios are generic without a bound per call.
 trait Fixture: Send + Sync + 'static {
@@ -270,9 +274,8 @@ trait Fixture: Send + Sync + 'static {
     type Billing: Billing + Clone + Send + Sync + 'static;
     type Ledger: Ledger;
 
-    /// A fresh database, and the `Db` for what is multi-shard by nature (the same one
-    /// but on Citus).
-    fn open() -> impl Future<Output = Option<(TestDb<Self::Db>, Db<Self::Db>)>> + Send;
+    /// A fresh database (see [`Opened`]).
+    fn open() -> impl Future<Output = Opened<Self::Db>> + Send;
     /// Creates the tables.
     fn create(db: &Db<Self::Db>) -> impl Future<Output = Result<()>> + Send;
     fn billing(db: &Db<Self::Db>) -> Self::Billing;
@@ -328,7 +331,7 @@ macro_rules! fixture {
             type Billing = BillingRepo<$db>;
             type Ledger = LedgerRepo<$db>;
 
-            async fn open() -> Option<(TestDb<$db>, Db<$db>)> {
+            async fn open() -> Opened<$db> {
                 $open.await
             }
             async fn create(db: &Db<$db>) -> Result<()> {
@@ -363,7 +366,7 @@ macro_rules! fixture {
 }
 
 /// The database of `DB`, and itself for what is multi-shard on Citus.
-async fn single<DB: Backend>() -> Option<(TestDb<DB>, Db<DB>)> {
+async fn single<DB: Backend>() -> Opened<DB> {
     let test_db = DB::open().await?;
     let db = test_db.db.clone();
     Some((test_db, db))
