@@ -27,7 +27,8 @@ use toml::de::{DeTable, DeValue};
 /// The file's name, looked for in `CARGO_MANIFEST_DIR`.
 pub const FILE_NAME: &str = "tenantry.toml";
 
-const TOP_KEYS: &str = "`migrations`, `tenant_column`, `tenant_table`, `global`, `[tables.<table>]` and `[check]`";
+const TOP_KEYS: &str =
+    "`migrations`, `tenant_column`, `tenant_table`, `global`, `distributed`, `[tables.<table>]` and `[check]`";
 const TABLE_KEYS: &str = "`tenant_column`";
 const CHECK_KEYS: &str = "`backend` and `exclude`";
 
@@ -46,6 +47,8 @@ pub struct Config {
     pub tenant_table: Option<String>,
     /// `global = [...]`.
     pub global: Vec<String>,
+    /// `distributed = true`: the PostgreSQL database is distributed with Citus.
+    pub distributed: bool,
     /// `[check]`: what `tenantry check` reads; the macro takes its backends from
     /// `#[tenant_repository(backends(...))]` instead.
     pub check: Check,
@@ -135,6 +138,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Vec<String>> {
                     )),
                 }
             }
+            "distributed" => match value.get_ref() {
+                DeValue::Boolean(b) => config.distributed = *b,
+                _ => errors.push(at(
+                    span,
+                    "`distributed` is `true` when the PostgreSQL database is distributed with Citus: `distributed = true`"
+                        .into(),
+                )),
+            },
             "tables" => match value.get_ref() {
                 DeValue::Table(tables) => {
                     let mut tables: Vec<_> = tables.iter().collect();
@@ -287,7 +298,20 @@ tenant_column = "tenantId"
                 tenant_table: Some("tenants".into()),
                 global: vec!["countries".into(), "currencies".into()],
                 check: Check::default(),
+                distributed: false,
             }
+        );
+    }
+
+    #[test]
+    fn distributed_is_a_boolean() {
+        assert!(ok("distributed = true\n").distributed);
+        assert!(!ok("distributed = false\n").distributed);
+        assert_eq!(
+            err("distributed = \"citus\"\n"),
+            [
+                "/c/tenantry.toml:1:1: `distributed` is `true` when the PostgreSQL database is distributed with Citus: `distributed = true`"
+            ]
         );
     }
 
@@ -311,7 +335,7 @@ tenant_column = "tenantId"
         assert_eq!(
             err("tenant_column = \"org_id\"\nglobals = [\"countries\"]\n"),
             vec![
-                "/c/tenantry.toml:2:1: unknown key `globals`: tenantry.toml takes `migrations`, `tenant_column`, `tenant_table`, `global`, `[tables.<table>]` and `[check]`"
+                "/c/tenantry.toml:2:1: unknown key `globals`: tenantry.toml takes `migrations`, `tenant_column`, `tenant_table`, `global`, `distributed`, `[tables.<table>]` and `[check]`"
             ]
         );
     }

@@ -106,6 +106,12 @@ pub struct Schema {
     /// The tables the migrations create, when there are migrations. Without them every
     /// table not declared global is tenant-owned with `tenant_column`.
     pub catalog: Option<schema::Catalog>,
+    /// The database is distributed with Citus (PostgreSQL only): every tenant-owned table
+    /// distributed on its tenant column and co-located, every global table a reference
+    /// table ([`schema::distribution_migration`]). Statements Citus cannot run on one
+    /// shard are then refused ([`Rule::Distributed`]), and the schema lint says what
+    /// keeps a table from being distributed.
+    pub distributed: bool,
 }
 
 impl Default for Schema {
@@ -117,6 +123,7 @@ impl Default for Schema {
             shared: Vec::new(),
             allowed_functions: Vec::new(),
             catalog: None,
+            distributed: false,
         }
     }
 }
@@ -153,6 +160,14 @@ pub enum StatementKind {
 /// What a confined statement is, for the code generator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Analysis {
+    /// The statement to generate: the one analysed, with the tenant stated explicitly on
+    /// every table reference it confines only through another table's tenant column
+    /// (`AND p.tenant_id = :tenant` after `p.tenant_id = i.tenant_id`, `i` confined).
+    /// The added predicate is implied by the proof, so the rows are the same; a
+    /// distributed database (Citus) routes the statement to the tenant's shard only when
+    /// each table is compared with the tenant itself. [`Analysis::placeholders`] and
+    /// [`Analysis::tenant_predicates`] are positions in this text.
+    pub sql: String,
     /// The top-level statement kind.
     pub kind: StatementKind,
     /// Whether the statement can change rows (DML, or a query with a data-modifying CTE).
@@ -189,7 +204,8 @@ pub struct TenantPredicate {
     pub column: String,
 }
 
-/// The statement confined to a set of tenants bound to `:tenant`: each tenant predicate
+/// The statement confined to a set of tenants bound to `:tenant` (`sql` is
+/// [`Analysis::sql`]): each tenant predicate
 /// becomes `col = ANY(:tenant)` (PostgreSQL, an array), `col IN (SELECT value FROM
 /// json_each(:tenant))` (SQLite, a JSON array) or `FIND_IN_SET(col, :tenant)` (MySQL, a
 /// comma-separated list). `None` when the analysis has no set form.
@@ -199,7 +215,7 @@ pub struct TenantPredicate {
 /// let sql = "SELECT id FROM invoices WHERE tenant_id = :tenant AND id = :id";
 /// let a = analyze(sql, Backend::Postgres, &Schema::default(), Mode::Scoped).unwrap();
 /// assert_eq!(
-///     set_form(sql, &a, Backend::Postgres).unwrap(),
+///     set_form(&a.sql, &a, Backend::Postgres).unwrap(),
 ///     "SELECT id FROM invoices WHERE tenant_id = ANY(:tenant) AND id = :id"
 /// );
 /// ```
@@ -260,6 +276,9 @@ pub enum Rule {
     SharedWrite,
     /// A construct the rules cannot see into (unknown table functions, dialect clauses).
     Uncheckable,
+    /// A statement a distributed database ([`Schema::distributed`]) cannot run on the
+    /// tenant's shard alone, or at all.
+    Distributed,
     /// A table of the migrations that is not tenant-owned, owned through a parent, the
     /// tenant table, nor declared global: nobody said whose rows it holds.
     Unclassified,
@@ -426,6 +445,7 @@ fn analyze_tokens(
     let mut tenant_predicates = Vec::new();
     let mut opted_in_writes = false;
     let mut warnings = Vec::new();
+    let mut pins = Vec::new();
     if mode == Mode::Scoped {
         let tenant_uses = placeholders.count(TENANT_PLACEHOLDER);
         let checked = confinement::check(statement, sql, schema, backend, tenant_uses);
@@ -435,9 +455,13 @@ fn analyze_tokens(
         }
         opted_in_writes = checked.writes;
         warnings = checked.warnings;
+        pins = checked.pins;
     }
     if problems.is_empty() {
+        let (sql, tenant_predicates) = pinned(sql, &pins, tenant_predicates);
+        let placeholders = if pins.is_empty() { placeholders } else { placeholders::scan(&sql, backend) };
         Ok(Analysis {
+            sql,
             kind: shape.kind,
             writes: shape.writes || opted_in_writes,
             returns_rows: shape.returns_rows,
@@ -450,6 +474,40 @@ fn analyze_tokens(
     } else {
         Err(problems)
     }
+}
+
+/// `sql` with ` AND <column> = :tenant` after each pin's conjunct (see
+/// [`Analysis::sql`]), and the tenant predicates moved with the text, the added ones
+/// among them (a set of tenants confines them as it confines the others).
+fn pinned(sql: &str, pins: &[confinement::Pin], predicates: Vec<TenantPredicate>) -> (String, Vec<TenantPredicate>) {
+    if pins.is_empty() {
+        return (sql.to_string(), predicates);
+    }
+    let mut out = String::with_capacity(sql.len() + pins.len() * 32);
+    let mut added = Vec::new();
+    let mut last = 0;
+    // Where each byte offset of `sql` lands in `out`.
+    let mut shifts: Vec<(usize, usize)> = Vec::new();
+    for pin in pins {
+        out.push_str(&sql[last..pin.at]);
+        out.push_str(" AND ");
+        let start = out.len();
+        out.push_str(&format!("{} = :{TENANT_PLACEHOLDER}", pin.column));
+        added.push(TenantPredicate { start, end: out.len(), column: pin.column.clone() });
+        shifts.push((pin.at, out.len() - pin.at));
+        last = pin.at;
+    }
+    out.push_str(&sql[last..]);
+    let moved = |at: usize| at + shifts.iter().rev().find(|(from, _)| *from < at).map_or(0, |(_, by)| *by);
+    // The set form needs every `:tenant` to be a tenant predicate, or none recorded.
+    let complete = !predicates.is_empty();
+    let mut all: Vec<TenantPredicate> = predicates
+        .into_iter()
+        .map(|p| TenantPredicate { start: moved(p.start), end: moved(p.end), ..p })
+        .chain(added.into_iter().filter(|_| complete))
+        .collect();
+    all.sort_by_key(|p| p.start);
+    (out, all)
 }
 
 /// A hand-written positional (or SQLite-style named) parameter at `start`.

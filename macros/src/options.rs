@@ -9,6 +9,8 @@
 //!     tenant_column = "org_id",        // overrides tenantry.toml's default column
 //!     tenant_table = "orgs",           // overrides tenantry.toml's `tenant_table`
 //!     migrations = "../migrations",    // overrides tenantry.toml's `migrations`
+//!     distributed,                     // the PostgreSQL database is Citus (or tenantry.toml's
+//!                                      // `distributed = true`)
 //! )]
 //! ```
 //!
@@ -55,7 +57,7 @@ use tenantry_analyzer::config::{self, Config};
 use tenantry_analyzer::schema::{self, Catalog, Finding};
 use tenantry_analyzer::{Backend, Schema};
 
-const OPTIONS: &str = "`backends(...)`, `global(...)` (or `shared(...)`), `allow_functions(...)`, `tenant_column = \"...\"`, `tenant_table = \"...\"` and `migrations = \"...\"`";
+const OPTIONS: &str = "`backends(...)`, `global(...)` (or `shared(...)`), `allow_functions(...)`, `tenant_column = \"...\"`, `tenant_table = \"...\"`, `migrations = \"...\"` and `distributed`";
 
 pub struct Options {
     pub backends: Vec<Backend>,
@@ -104,6 +106,8 @@ pub struct Attr {
     pub tenant_column: Option<String>,
     pub tenant_table: Option<String>,
     pub migrations: Option<LitStr>,
+    /// `distributed`: where it is written.
+    pub distributed: Option<Span>,
     /// Where each table the attribute names (`global(...)`, `tenant_table`) is written,
     /// for the errors about it.
     pub table_spans: Vec<(String, Span)>,
@@ -221,8 +225,27 @@ impl Options {
                 return Err(fail(combine(errors), tracked));
             }
         }
-        let schemas: Vec<(Backend, Schema)> =
-            catalogs.into_iter().map(|(backend, catalog)| (backend, Schema { catalog, ..base.clone() })).collect();
+        // Citus is PostgreSQL's: the other backends' statements are checked as before.
+        let distributed = attr.distributed.is_some() || config.distributed;
+        if distributed && !attr.backends.contains(&Backend::Postgres) {
+            let span = attr.distributed.unwrap_or_else(Span::call_site);
+            let from = if attr.distributed.is_some() { "" } else { " (`distributed = true` in tenantry.toml)" };
+            return Err(fail(
+                error(
+                    span,
+                    format!(
+                        "`distributed`{from} means a PostgreSQL database distributed with Citus, and this repository generates no PostgreSQL code: add `postgres` to `backends(...)`"
+                    ),
+                ),
+                tracked,
+            ));
+        }
+        let schemas: Vec<(Backend, Schema)> = catalogs
+            .into_iter()
+            .map(|(backend, catalog)| {
+                (backend, Schema { catalog, distributed: distributed && backend == Backend::Postgres, ..base.clone() })
+            })
+            .collect();
         // The configuration names tables and columns the migrations must have.
         let mut wrong: Vec<schema::ConfigurationError> = Vec::new();
         for (backend, schema) in &schemas {
@@ -389,6 +412,9 @@ impl Attr {
                     attr.tenant_table = Some(name);
                 }
                 Ok(())
+            } else if meta.path.is_ident("distributed") {
+                attr.distributed = Some(syn::spanned::Spanned::span(&meta.path));
+                Ok(())
             } else if meta.path.is_ident("migrations") {
                 let lit: LitStr = meta.value()?.parse()?;
                 if lit.value().trim().is_empty() {
@@ -510,6 +536,23 @@ mod tests {
     }
 
     #[test]
+    fn distributed_applies_to_the_postgresql_statements() {
+        let krate = Crate::new("distributed");
+        let o = krate.load(quote!(backends(sqlite, postgres), distributed)).ok().unwrap();
+        assert!(o.schema(Backend::Postgres).distributed);
+        assert!(!o.schema(Backend::Sqlite).distributed);
+        krate.file("tenantry.toml", "distributed = true\n");
+        assert!(krate.load(quote!(backends(postgres))).ok().unwrap().schema(Backend::Postgres).distributed);
+        let failure = krate.load(quote!(backends(sqlite))).err().unwrap();
+        assert_eq!(
+            message(&failure),
+            [
+                "`distributed` (`distributed = true` in tenantry.toml) means a PostgreSQL database distributed with Citus, and this repository generates no PostgreSQL code: add `postgres` to `backends(...)`"
+            ]
+        );
+    }
+
+    #[test]
     fn a_table_declared_global_twice_is_a_warning() {
         let krate = Crate::new("twice");
         krate.file("tenantry.toml", "global = [\"countries\"]\n");
@@ -580,7 +623,7 @@ mod tests {
             message(&failure),
             vec![
                 format!(
-                    "{}:1:1: unknown key `globals`: tenantry.toml takes `migrations`, `tenant_column`, `tenant_table`, `global`, `[tables.<table>]` and `[check]`",
+                    "{}:1:1: unknown key `globals`: tenantry.toml takes `migrations`, `tenant_column`, `tenant_table`, `global`, `distributed`, `[tables.<table>]` and `[check]`",
                     path.display()
                 ),
                 format!(
@@ -603,7 +646,7 @@ mod tests {
             ),
             (
                 quote!(backends(postgres), shared_tables(x)),
-                "unknown option `shared_tables`: `#[tenant_repository]` takes `backends(...)`, `global(...)` (or `shared(...)`), `allow_functions(...)`, `tenant_column = \"...\"`, `tenant_table = \"...\"` and `migrations = \"...\"`",
+                "unknown option `shared_tables`: `#[tenant_repository]` takes `backends(...)`, `global(...)` (or `shared(...)`), `allow_functions(...)`, `tenant_column = \"...\"`, `tenant_table = \"...\"`, `migrations = \"...\"` and `distributed`",
             ),
             (
                 quote!(backends(postgres), tenant_table = "my table"),

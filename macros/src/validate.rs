@@ -136,14 +136,14 @@ fn method(trait_name: &str, options: &crate::options::Options, m: &mut Method, e
     m.shape = shape;
     m.generated = analyses
         .iter()
-        .map(|(backend, a)| (*backend, placeholders::rewrite(&sql, &a.placeholders, *backend)))
+        .map(|(backend, a)| (*backend, placeholders::rewrite(&a.sql, &a.placeholders, *backend)))
         .collect();
     // A read whose every `:tenant` is a tenant predicate also accepts a `ScopeSet`, on
     // every backend or none (the trait's signature is shared).
     let sets: Vec<_> = analyses
         .iter()
         .filter_map(|(backend, a)| {
-            let set_sql = set_form(&sql, a, *backend)?;
+            let set_sql = set_form(&a.sql, a, *backend)?;
             let found = placeholders::scan(&set_sql, *backend);
             Some((*backend, placeholders::rewrite(&set_sql, &found, *backend)))
         })

@@ -16,11 +16,14 @@
 
 use std::hint::black_box;
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Executor, Postgres};
 use tenantry::{Db, Pinning, Rls, Scope, TenantId, tenant_repository};
+
+mod alternate;
+use alternate::{Side, alternate};
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct Invoice {
@@ -56,32 +59,6 @@ fn setup_statements() -> Vec<String> {
         format!("GRANT SELECT, INSERT, UPDATE, DELETE ON tenantry_bench_rls TO {ROLE}"),
         "ANALYZE tenantry_bench_rls".into(),
     ]
-}
-
-/// One side of a pair: its name, and the call it makes (given the call's number).
-type Side<'a> = (&'a str, Box<dyn FnMut(usize) -> tenantry::BoxFuture<'a, ()> + 'a>);
-
-/// Per-call times of `rounds` batches of `batch` calls, per side, the sides alternating
-/// batch by batch: the 10th percentile, the median and the 90th percentile of the batches.
-async fn alternate<'a>(rounds: usize, batch: usize, sides: &mut [Side<'a>]) -> Vec<(&'a str, [Duration; 3])> {
-    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); sides.len()];
-    for round in 0..rounds {
-        for (i, (_, call)) in sides.iter_mut().enumerate() {
-            let start = Instant::now();
-            for k in 0..batch {
-                call(round * batch + k).await;
-            }
-            times[i].push(start.elapsed() / batch as u32);
-        }
-    }
-    sides
-        .iter()
-        .zip(times)
-        .map(|((name, _), mut t)| {
-            t.sort();
-            (*name, [t[t.len() / 10], t[t.len() / 2], t[t.len() * 9 / 10]])
-        })
-        .collect()
 }
 
 /// The sides of a pair: each repository's point read (`read`) or insert.

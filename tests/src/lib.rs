@@ -19,6 +19,12 @@ use tenantry::Db;
 
 /// The PostgreSQL server used unless `TENANTRY_PG_URL` says otherwise.
 pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+/// The Citus coordinator used unless `TENANTRY_CITUS_URL` says otherwise (the cluster of
+/// `../shared/citus/cluster.sh start`).
+pub const DEFAULT_CITUS_URL: &str = "postgres://postgres@127.0.0.1:9700/postgres";
+/// What the Citus test connections set: a statement that would run on more than one shard
+/// fails instead.
+pub const MULTI_SHARD_GUARD: (&str, &str) = ("citus.multi_task_query_log_level", "error");
 /// The MariaDB/MySQL server used unless `TENANTRY_MYSQL_URL` says otherwise.
 pub const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/test";
 /// Set to `1` to turn an unreachable server into a test failure instead of a skip.
@@ -43,6 +49,8 @@ pub struct TestDb<DB: Database> {
     /// On a server: a connection outside the test's schema or database, and the statement
     /// that drops it.
     teardown: Option<(Db<DB>, String)>,
+    /// Other pools on the test's schema or database, closed with it.
+    also: Vec<Db<DB>>,
 }
 
 impl<DB: Backend> TestDb<DB> {
@@ -50,8 +58,10 @@ impl<DB: Backend> TestDb<DB> {
     pub async fn remove(self) {
         // A connection left mid-protocol by a failed statement may never come back to
         // the pool; do not let that hang the test after it has failed.
-        if tokio::time::timeout(CLOSE_TIMEOUT, self.db.pool().close()).await.is_err() {
-            eprintln!("{}: the test's pool did not close within {CLOSE_TIMEOUT:?}", DB::NAME);
+        for db in std::iter::once(&self.db).chain(&self.also) {
+            if tokio::time::timeout(CLOSE_TIMEOUT, db.pool().close()).await.is_err() {
+                eprintln!("{}: the test's pool did not close within {CLOSE_TIMEOUT:?}", DB::NAME);
+            }
         }
         if let Some((admin, drop)) = self.teardown {
             if let Err(e) = DB::execute(&admin, &drop).await {
@@ -88,8 +98,13 @@ where
     Fut: Future<Output = tenantry::Result<()>>,
 {
     let Some(test_db) = DB::open().await else { return };
-    let outcome =
-        AssertUnwindSafe(tokio::time::timeout(SCENARIO_TIMEOUT, scenario(test_db.db.clone()))).catch_unwind().await;
+    let db = test_db.db.clone();
+    run_on(test_db, scenario(db)).await;
+}
+
+/// Runs `scenario` on `test_db` (see [`run`]), then removes it.
+pub async fn run_on<DB: Backend>(test_db: TestDb<DB>, scenario: impl Future<Output = tenantry::Result<()>>) {
+    let outcome = AssertUnwindSafe(tokio::time::timeout(SCENARIO_TIMEOUT, scenario)).catch_unwind().await;
     test_db.remove().await;
     match outcome {
         Ok(Ok(Ok(()))) => {}
@@ -127,6 +142,29 @@ pub async fn postgres() -> Option<TestDb<Postgres>> {
     .await
 }
 
+/// A fresh schema on the Citus coordinator of `TENANTRY_CITUS_URL` (the test creates and
+/// distributes its tables), and two pools on it: the test's, whose connections refuse any
+/// statement that would touch more than one shard ([`MULTI_SHARD_GUARD`]), and one
+/// without that guard for what is multi-shard by nature (`#[unscoped]` reads across
+/// tenants, `ScopeSet` reads).
+pub async fn citus() -> Option<(TestDb<Postgres>, Db<Postgres>)> {
+    let server = Server::<Postgres> {
+        name: "Citus",
+        env: "TENANTRY_CITUS_URL",
+        default_url: DEFAULT_CITUS_URL,
+        list: "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'tenantry_test_%'",
+        create: |name| format!("CREATE SCHEMA {name}"),
+        drop: |name| format!("DROP SCHEMA IF EXISTS {name} CASCADE"),
+        confine: |options, name| options.options([("search_path", name)]),
+    };
+    let mut test_db = open_on(&server).await?;
+    let unguarded = test_db.db.clone();
+    let options = unguarded.pool().connect_options().as_ref().clone();
+    test_db.db = test_pool(options.options([MULTI_SHARD_GUARD])).await;
+    test_db.also.push(unguarded.clone());
+    Some((test_db, unguarded))
+}
+
 /// A fresh database on the MariaDB/MySQL server of `TENANTRY_MYSQL_URL`.
 pub async fn mysql() -> Option<TestDb<MySql>> {
     open_on(&Server::<MySql> {
@@ -145,7 +183,7 @@ impl Backend for Sqlite {
     const AUTO_ID: &'static str = "INTEGER PRIMARY KEY";
 
     async fn open() -> Option<TestDb<Self>> {
-        Some(TestDb { db: sqlite().await, teardown: None })
+        Some(TestDb { db: sqlite().await, teardown: None, also: Vec::new() })
     }
 
     async fn execute(db: &Db<Self>, sql: &str) -> Result<(), sqlx::Error> {
@@ -223,7 +261,7 @@ where
     let create = (server.create)(&name);
     DB::execute(&admin, &create).await.unwrap_or_else(|e| panic!("{}: `{create}` failed: {e}", server.name));
     let db = test_pool((server.confine)(options, &name)).await;
-    Some(TestDb { db, teardown: Some((admin, (server.drop)(&name))) })
+    Some(TestDb { db, teardown: Some((admin, (server.drop)(&name))), also: Vec::new() })
 }
 
 /// Whether an unreachable server fails the test rather than skipping it.

@@ -1,7 +1,9 @@
 //! The soundness oracle (see `tenantry_tests::oracle`): every statement the analyser
-//! accepts must return the same rows and make the same changes with PostgreSQL's
-//! row-level security as without it. A difference is a statement that reaches another
-//! tenant's rows, which the analyser let through.
+//! accepts must return the same rows and make the same changes as written without
+//! PostgreSQL's row-level security as generated (`Analysis::sql`, with the tenant stated
+//! where it was proven transitively) with it. A difference is a statement that reaches
+//! another tenant's rows, which the analyser let through, or a generated statement that
+//! does not mean what the written one means.
 //!
 //! Two fixtures, one test each:
 //!

@@ -76,6 +76,9 @@ impl Checker<'_> {
             renamed: false,
         };
         let tc = tc_written;
+        if self.distributed() {
+            self.distributed_insert(ins, &table, &tc_name, ctx);
+        }
         if let Some(known) = &target.columns {
             for c in ins.columns.iter().filter_map(last_ident) {
                 let found = known.iter().any(|k| self.may_be_column(c, k));

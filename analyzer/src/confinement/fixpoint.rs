@@ -8,6 +8,9 @@ impl Checker<'_> {
     /// Marks every source that some group's conditions confine, until nothing changes.
     pub(super) fn confine(&mut self, level: &mut Level<'_>, outer: &[&[Source]]) {
         self.record_tenant_predicates(level);
+        // Sources confined only through another table's tenant column, each with the
+        // predicate that would state its tenant explicitly (see [`Pin`]).
+        let mut pins: Vec<(usize, Pin)> = Vec::new();
         loop {
             let mut changed = false;
             for g in 0..level.groups.len() {
@@ -24,6 +27,11 @@ impl Checker<'_> {
                                 }
                                 // Every anchor comes down to `:tenant`, directly or through
                                 // a confined table or a derived column that selects it.
+                                if !self.is_tenant(other)
+                                    && let Some(pin) = self.pin(e, target)
+                                {
+                                    pins.push((idx, pin));
+                                }
                                 self.tenant_reached = true;
                                 level.sources[idx].confined = true;
                                 changed = true;
@@ -51,6 +59,47 @@ impl Checker<'_> {
                 break;
             }
         }
+        let direct = self.directly_confined(level);
+        for (idx, pin) in pins {
+            if !direct.contains(&idx) && !self.pins.iter().any(|p| p.at == pin.at) {
+                self.pins.push(pin);
+            }
+        }
+    }
+
+    /// The predicate that states the tenant of the table whose tenant column `target` is,
+    /// proven equal to the tenant by conjunct `e` (`p.tenant_id = i.tenant_id`, with `i`
+    /// confined): `AND p.tenant_id = :tenant`, written right after `e`. Only for an
+    /// equality of two plain column references, whose extent in the text is exact, so
+    /// that what follows `e` is the `AND`, `)` or clause end that followed the conjunct.
+    fn pin(&self, e: &Expr, target: &Expr) -> Option<Pin> {
+        let Expr::BinaryOp { left, op: BinaryOperator::Eq, right } = strip_nested(e) else { return None };
+        let column = |x: &Expr| matches!(x, Expr::Identifier(_) | Expr::CompoundIdentifier(_));
+        if !column(left) || !column(right) {
+            return None;
+        }
+        let (_, at) = locate(self.sql, right.span())?;
+        let (start, end) = locate(self.sql, target.span())?;
+        Some(Pin { at, column: self.sql[start..end].to_string() })
+    }
+
+    /// The sources of `level` that some conjunct compares directly with `:tenant`.
+    fn directly_confined(&self, level: &Level<'_>) -> Vec<usize> {
+        let mut direct = Vec::new();
+        for g in &level.groups {
+            for c in &g.conjuncts {
+                let Conj::Expr(e) = c else { continue };
+                for (column, value) in equalities(e).into_iter().flat_map(|(a, b)| [(a, b), (b, a)]) {
+                    if let Some(idx) = self.owned_tenant_column(column, level)
+                        && g.filters.contains(&idx)
+                        && self.is_tenant(value)
+                    {
+                        direct.push(idx);
+                    }
+                }
+            }
+        }
+        direct
     }
 
     /// Whether conjunct `e` of group `g` confines a child table of the level: its owning

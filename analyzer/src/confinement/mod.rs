@@ -45,6 +45,7 @@ use crate::schema::Link;
 use crate::{Backend, Rule, Schema, StatementKind, TENANT_PLACEHOLDER, Violation, same_name};
 use scope::{CteRef, Ref, RelationKind, Why, similar};
 
+mod distributed;
 mod dml;
 mod expr;
 mod fixpoint;
@@ -105,6 +106,7 @@ pub(crate) fn check(
         opted_in_call: false,
         probes: HashMap::new(),
         warnings: Vec::new(),
+        pins: Vec::new(),
     };
     c.statement(statement, &[], "");
     c.unseen_relations(statement);
@@ -139,11 +141,13 @@ pub(crate) fn check(
         ));
     }
     c.tenant_predicates.sort_by_key(|p| p.start);
+    c.pins.sort_by_key(|p| p.at);
     Checked {
         problems: c.problems,
         tenant_predicates: c.tenant_predicates,
         writes: c.opted_in_call,
         warnings: c.warnings,
+        pins: c.pins,
     }
 }
 
@@ -156,6 +160,22 @@ pub(crate) struct Checked {
     pub writes: bool,
     /// See [`crate::Analysis::warnings`].
     pub warnings: Vec<Violation>,
+    /// The tables confined only through another's tenant column, in source order.
+    pub pins: Vec<Pin>,
+}
+
+/// A table reference confined only transitively (`p.tenant_id = i.tenant_id`, `i`
+/// confined) and the predicate that states its tenant explicitly, equivalent by that
+/// proof: a distributed database routes a statement by the tenant each table is compared
+/// with, and does not follow the equality into a correlated subquery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pin {
+    /// Byte offset just past the conjunct that proves it: ` AND <column> = :tenant` goes
+    /// there.
+    pub at: usize,
+    /// Its tenant column as the conjunct writes it (`p.tenant_id`), which resolves to it
+    /// in that clause.
+    pub column: String,
 }
 
 /// One table-like thing in a FROM: a base table, a CTE reference, a derived table or a
@@ -324,6 +344,8 @@ struct Checker<'s> {
     probes: HashMap<(u64, u64, u64, u64), Output>,
     /// What is confined but still wrong: see [`crate::Analysis::warnings`].
     warnings: Vec<Violation>,
+    /// The transitively confined tables: see [`Pin`].
+    pins: Vec<Pin>,
 }
 
 impl<'s> Checker<'s> {
@@ -362,16 +384,18 @@ impl<'s> Checker<'s> {
         if let Some(out) = self.probes.get(&key) {
             return out.clone();
         }
-        let (problems, reached, predicates, opted, warnings) = (
+        let (problems, reached, predicates, opted, warnings, pins) = (
             self.problems.len(),
             self.tenant_reached,
             self.tenant_predicates.len(),
             self.opted_in_call,
             self.warnings.len(),
+            self.pins.len(),
         );
         let out = self.query(q, outer, "");
         self.problems.truncate(problems);
         self.warnings.truncate(warnings);
+        self.pins.truncate(pins);
         self.tenant_predicates.truncate(predicates);
         (self.tenant_reached, self.opted_in_call) = (reached, opted);
         self.probes.insert(key, out.clone());

@@ -411,3 +411,41 @@ impl Checker<'_> {
         }
     }
 }
+
+impl Checker<'_> {
+    /// What Citus does with a statement it cannot run on one shard, and the fix (see
+    /// `distributed.rs`).
+    pub(super) fn report_distributed(&mut self, obstacle: distributed::Obstacle<'_>, ctx: &str) {
+        use distributed::Obstacle;
+        let q = |name: &str| names::quoted(self.backend, name, None);
+        let (problem, fix, at) = match obstacle {
+            Obstacle::Subquery { table, at } => (
+                format!(
+                    "INSERT into `{table}`{ctx} holds a subquery: a subquery in an INSERT is what Citus refuses on a distributed table (\"subqueries are not supported within INSERT queries\")"
+                ),
+                format!(
+                    "pass the value as an argument, or run the subquery as a method of its own; a parent's key needs no subquery once the foreign key includes the tenant column (`FOREIGN KEY ({tc}, parent_id) REFERENCES parents ({tc}, id)`): the database then refuses another tenant's key",
+                    tc = self.tc_sql()
+                ),
+                at,
+            ),
+            Obstacle::InsertSelect { table, source, at } => (
+                format!(
+                    "`INSERT ... SELECT` into `{table}`{ctx} reads `{source}`: Citus plans it for every shard before it binds `:tenant`, so it runs on every shard"
+                ),
+                format!(
+                    "select the rows in a CTE first: `WITH src AS (SELECT ... FROM {source} WHERE ...) INSERT INTO {table} (...) SELECT ... FROM src` (Citus runs the CTE on the tenant's shard and inserts its rows on theirs)"
+                ),
+                at,
+            ),
+            Obstacle::ConflictTarget { table, target, tc, at } => (
+                format!(
+                    "the upsert into `{table}`{ctx} conflicts on `ON CONFLICT ({target})`, without the tenant column: on a distributed table every unique key includes it (Citus refuses any other), so no key matches this target"
+                ),
+                format!("conflict on `ON CONFLICT ({}, {target})`, a unique key of the table", q(tc)),
+                at,
+            ),
+        };
+        self.problem(Rule::Distributed, problem, fix, at);
+    }
+}

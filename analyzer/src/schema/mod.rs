@@ -1,16 +1,19 @@
 //! What the analyser knows of the database's tables: the catalog its migrations build
 //! ([`Catalog`]), what each table is to a tenant ([`Ownership`]), and the PostgreSQL
-//! row-level security that follows from it ([`policy_migration`]).
+//! row-level security ([`policy_migration`]) and Citus distribution
+//! ([`distribution_migration`]) that follow from it.
 //!
 //! Names here are the names as the database stores them (PostgreSQL folds unquoted names
 //! to lower case; the others keep them as written): `Table::name` of `CREATE TABLE
 //! Pages` is `pages` on PostgreSQL and `Pages` elsewhere.
 
 mod catalog;
+mod distribution;
 mod ownership;
 mod rls;
 
 pub use catalog::{Migration, SchemaError, read_migrations};
+pub use distribution::{DistributionError, distribution_migration, obstacles};
 pub use ownership::{ConfigurationError, Link, Ownership};
 pub use rls::{POLICY_NAME, RUNTIME_ROLE, RlsError, RlsOptions, TENANT_SETTING, policy_migration};
 
@@ -120,7 +123,10 @@ pub struct Finding {
 ///   (its own tenant column and a composite foreign key) makes it tenant-owned;
 /// * a unique key of a tenant-owned table without the tenant column: one tenant's row
 ///   blocks another's, and an upsert on it collides across tenants;
-/// * a table declared global that has the tenant column: every tenant reads all of it.
+/// * a table declared global that has the tenant column: every tenant reads all of it;
+/// * with [`crate::Schema::distributed`], what keeps a table from being distributed by
+///   Citus ([`obstacles`]), in place of the first three (the same designs, worded for
+///   Citus, and its primary keys too).
 ///
 /// ```
 /// use tenantry_analyzer::schema::{Catalog, Migration, lint};
@@ -155,6 +161,9 @@ pub fn lint(schema: &crate::Schema, backend: crate::Backend) -> Vec<Finding> {
                 ),
                 fix: format!("drop `{}` from `global` if its rows belong to tenants", table.name),
             });
+        }
+        if schema.distributed && backend == crate::Backend::Postgres {
+            continue;
         }
         match schema.ownership(backend, &table.name) {
             Ownership::Tenant { column } => {
@@ -217,6 +226,9 @@ pub fn lint(schema: &crate::Schema, backend: crate::Backend) -> Vec<Finding> {
             }
             _ => {}
         }
+    }
+    if schema.distributed && backend == crate::Backend::Postgres {
+        findings.extend(obstacles(schema));
     }
     findings
 }

@@ -357,7 +357,7 @@ fn setting_cast(table: &Table, column: &str) -> Result<&'static str, RlsError> {
 }
 
 /// The error for a table that is neither owned nor global, with the likely reason.
-fn unclassified(schema: &Schema, table: &Table, owners: &[Ownership]) -> RlsError {
+pub(super) fn unclassified(schema: &Schema, table: &Table, owners: &[Ownership]) -> RlsError {
     const PG: Backend = Backend::Postgres;
     let owned = |name: &str| {
         let catalog = schema.catalog.as_ref();
@@ -423,7 +423,7 @@ fn index(tables: &[Table], name: &str) -> Option<usize> {
 }
 
 /// A table's name for the DDL, with its schema when the migrations name one.
-fn qualified(table: &Table) -> String {
+pub(super) fn qualified(table: &Table) -> String {
     match &table.schema {
         Some(schema) => format!("{}.{}", ident(schema), ident(&table.name)),
         None => ident(&table.name),
@@ -432,12 +432,12 @@ fn qualified(table: &Table) -> String {
 
 /// A quoted identifier: the catalog holds names as the database stores them, so quoting
 /// every one keeps its case and spares keywords.
-fn ident(name: &str) -> String {
+pub(super) fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A string literal (standard-conforming: only `'` is special).
-fn literal(value: &str) -> String {
+pub(super) fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 

@@ -50,7 +50,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{AssertSqlSafe, Connection, Either, Row, ValueRef};
-use tenantry_analyzer::{Analysis, Backend, Mode, Placeholder, Schema, Violation, analyze};
+use tenantry_analyzer::{Analysis, Backend, Mode, Placeholder, Schema, Violation, analyze, placeholders};
 
 use crate::{DEFAULT_PG_URL, database_required};
 
@@ -214,8 +214,11 @@ impl Oracle {
         analyze(sql, Backend::Postgres, &self.schema, Mode::Scoped)
     }
 
-    /// Judges `sql`: analyses it, and if it is accepted, runs it with and without RLS,
-    /// `:tenant` as [`TENANT`] and every other placeholder as `values(name)`.
+    /// Judges `sql`: analyses it, and if it is accepted, runs it without RLS and the
+    /// statement as generated (`Analysis::sql`, the tenant stated where it was proven
+    /// transitively) with RLS, `:tenant` as [`TENANT`] and every other placeholder as
+    /// `values(name)`: the same outcome means both that the statement is confined and
+    /// that the generated one means what it means.
     pub async fn judge(&mut self, sql: &str, values: &dyn Fn(&str) -> String) -> Verdict {
         let analysis = match self.analyze(sql) {
             Ok(a) => a,
@@ -224,12 +227,13 @@ impl Oracle {
         if let Some(why) = nondeterministic(sql) {
             return Verdict::Skipped(why);
         }
-        let runnable = substitute(sql, &analysis.placeholders.occurrences, values);
-        match self.both_runs(&runnable).await {
+        let written = substitute(sql, &placeholders::scan(sql, Backend::Postgres).occurrences, values);
+        let generated = substitute(&analysis.sql, &analysis.placeholders.occurrences, values);
+        match self.both_runs(&written, &generated).await {
             Ok((plain, rls)) => compare(&plain, &rls, &self.hidden),
             Err(e) => {
                 // The judge's own statements failed: the connection is unusable.
-                panic!("the oracle's bookkeeping failed around `{runnable}`: {e}")
+                panic!("the oracle's bookkeeping failed around `{generated}`: {e}")
             }
         }
     }
@@ -240,19 +244,20 @@ impl Oracle {
         if let Some(why) = nondeterministic(sql) {
             return Verdict::Skipped(why);
         }
-        match self.both_runs(sql).await {
+        match self.both_runs(sql, sql).await {
             Ok((plain, rls)) => compare(&plain, &rls, &self.hidden),
             Err(e) => panic!("the oracle's bookkeeping failed around `{sql}`: {e}"),
         }
     }
 
-    async fn both_runs(&mut self, sql: &str) -> Result<(Outcome, Outcome), sqlx::Error> {
+    /// `plain` as the superuser, then `rls` under RLS, each in a savepoint undone after.
+    async fn both_runs(&mut self, plain: &str, rls: &str) -> Result<(Outcome, Outcome), sqlx::Error> {
         run(&mut self.conn, "BEGIN").await?;
         let result: Result<_, sqlx::Error> = async {
             run(&mut self.conn, "SAVEPOINT judge").await?;
-            let plain = self.one_run(sql, false).await?;
+            let plain = self.one_run(plain, false).await?;
             run(&mut self.conn, "ROLLBACK TO SAVEPOINT judge").await?;
-            let rls = self.one_run(sql, true).await?;
+            let rls = self.one_run(rls, true).await?;
             Ok((plain, rls))
         }
         .await;
