@@ -11,6 +11,7 @@ tenantry check: finds the SQL of a sqlx or sqlc code base that is not confined t
 usage: tenantry check [PATH] [OPTIONS]
        cargo tenantry check [PATH] [OPTIONS]
        tenantry policies [PATH] [--setting NAME] [--role NAME]
+       tenantry distribution [PATH]
 
 PATH is the tree to audit (default: the current folder); its tenantry.toml and migrations/
 give the schema, as for #[tenant_repository].
@@ -31,6 +32,9 @@ options:
 tenant-owned table of PATH's schema (as tenantry_analyzer::schema::policy_migration):
   --setting NAME             the setting the policies read (default: tenantry.tenant)
   --role NAME                the role the application runs as (default: tenantry_app)
+`tenantry distribution` prints the Citus migration that distributes every tenant table on its
+tenant column, co-located, and makes the global tables reference tables, or says what stops it
+(as tenantry_analyzer::schema::distribution_migration).
 
 exit status: 0 clean, 1 findings, 2 usage or configuration error";
 
@@ -57,6 +61,8 @@ pub enum Command {
     Check(Check),
     /// `policies`.
     Policies(Policies),
+    /// `distribution`: the tree.
+    Distribution(PathBuf),
 }
 
 /// `tenantry policies`' arguments.
@@ -98,9 +104,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some("-V" | "--version") => return Ok(Command::Version),
         Some("check") => {}
         Some("policies") => return policies(args),
+        Some("distribution") => return distribution(args),
         Some(other) => {
             return Err(format!(
-                "unknown command `{other}`: the commands are `tenantry check [PATH]` and `tenantry policies [PATH]`"
+                "unknown command `{other}`: the commands are `tenantry check [PATH]`, `tenantry policies [PATH]` and `tenantry distribution [PATH]`"
             ));
         }
     }
@@ -161,6 +168,22 @@ fn value_of<'a>(
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(format!("`{name}` needs a value")),
     }
+}
+
+/// Reads `tenantry distribution`'s arguments: a PATH at most.
+fn distribution<'a>(args: impl Iterator<Item = &'a String>) -> Result<Command, String> {
+    let mut path: Option<PathBuf> = None;
+    for arg in args {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            f if f.starts_with('-') && f.len() > 1 => {
+                return Err(format!("unknown option `{arg}` of `tenantry distribution` (see `tenantry --help`)"));
+            }
+            _ if path.is_none() => path = Some(PathBuf::from(arg)),
+            _ => return Err(format!("one PATH only: `{arg}` is a second one")),
+        }
+    }
+    Ok(Command::Distribution(path.unwrap_or_else(|| PathBuf::from("."))))
 }
 
 /// Reads `tenantry policies`' arguments.

@@ -205,6 +205,8 @@ impl Project {
         schema.tenant_columns = self.config.tables.clone();
         schema.tenant_table = self.config.tenant_table.clone();
         schema.shared = self.config.global.clone();
+        // `distributed = true` is about the PostgreSQL database (Citus), as in the macro.
+        schema.distributed = self.config.distributed && backend == Backend::Postgres;
         if self.migrations_dir.is_some() {
             let catalog = Catalog::from_migrations(&self.migrations, backend)
                 .map_err(|e| Fatal(format!("cannot apply the migrations as {} SQL: {e}", backend.name())))?;

@@ -42,21 +42,8 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             return CLEAN;
         }
         Ok(Command::Check(check)) => check,
-        Ok(Command::Policies(policies)) => {
-            return match policy_migration(&policies) {
-                Ok(sql) => match out.write_all(sql.as_bytes()) {
-                    Ok(()) => CLEAN,
-                    Err(e) => {
-                        let _ = writeln!(err, "error: cannot write the output: {e}");
-                        USAGE
-                    }
-                },
-                Err(message) => {
-                    let _ = writeln!(err, "error: {message}");
-                    USAGE
-                }
-            };
-        }
+        Ok(Command::Policies(policies)) => return print_migration(policy_migration(&policies), out, err),
+        Ok(Command::Distribution(path)) => return print_migration(distribution_migration(&path), out, err),
         Err(message) => {
             let _ = writeln!(err, "error: {message}\n\n{}", args::USAGE);
             return USAGE;
@@ -71,14 +58,38 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     }
 }
 
+/// Writes a generated migration to `out`, or its error to `err`; the exit status.
+fn print_migration(sql: Result<String, String>, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let written =
+        sql.and_then(|sql| out.write_all(sql.as_bytes()).map_err(|e| format!("cannot write the output: {e}")));
+    match written {
+        Ok(()) => CLEAN,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            USAGE
+        }
+    }
+}
+
+/// The PostgreSQL schema of the tree at `path`, as the macro reads it.
+fn postgres_schema(path: &std::path::Path) -> Result<tenantry_analyzer::Schema, String> {
+    if !path.is_dir() {
+        return Err(format!("`{}` is not a directory", path.display()));
+    }
+    let project = check::Project::load(path).map_err(|e| e.to_string())?;
+    project.schema(tenantry_analyzer::Backend::Postgres).map_err(|e| e.to_string())
+}
+
+/// `tenantry distribution`: the Citus migration of the tree's schema.
+fn distribution_migration(path: &std::path::Path) -> Result<String, String> {
+    let schema = postgres_schema(path)?;
+    tenantry_analyzer::schema::distribution_migration(&schema).map_err(|e| e.to_string())
+}
+
 /// `tenantry policies`: the row-level security migration of the tree's schema.
 fn policy_migration(args: &args::Policies) -> Result<String, String> {
     use tenantry_analyzer::schema::{RlsOptions, policy_migration};
-    if !args.path.is_dir() {
-        return Err(format!("`{}` is not a directory", args.path.display()));
-    }
-    let project = check::Project::load(&args.path).map_err(|e| e.to_string())?;
-    let schema = project.schema(tenantry_analyzer::Backend::Postgres).map_err(|e| e.to_string())?;
+    let schema = postgres_schema(&args.path)?;
     let mut options = RlsOptions::default();
     if let Some(setting) = &args.setting {
         options.setting = setting.clone();

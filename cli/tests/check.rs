@@ -517,3 +517,36 @@ fn policies_refuses_an_unclassified_table() {
     assert_eq!(status, 2);
     assert!(err.contains("`tenant` is not a custom setting's name"), "{err}");
 }
+
+/// `tenantry distribution` prints the Citus migration of a schema Citus can take: global
+/// tables as reference tables, tenant tables distributed on their tenant column,
+/// co-located. The fixture's own schema cannot be (its keys lack the tenant column): exit 2
+/// with each obstacle and its fix.
+#[test]
+fn distribution_prints_the_citus_migration() {
+    let tree = Tree::new(
+        "distribution",
+        &[
+            ("tenantry.toml", "tenant_table = \"tenants\"\nglobal = [\"countries\"]\n"),
+            (
+                "migrations/0001_init.sql",
+                "CREATE TABLE countries (code TEXT PRIMARY KEY);\n\
+                 CREATE TABLE tenants (id TEXT PRIMARY KEY);\n\
+                 CREATE TABLE customers (tenant_id TEXT NOT NULL REFERENCES tenants (id), id BIGINT NOT NULL, country TEXT REFERENCES countries (code), PRIMARY KEY (tenant_id, id));\n\
+                 CREATE TABLE invoices (tenant_id TEXT NOT NULL, id BIGINT NOT NULL, customer_id BIGINT NOT NULL, PRIMARY KEY (tenant_id, id), FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id));\n",
+            ),
+        ],
+    );
+    let (status, out, err) = run(&["distribution", tree.0.to_str().unwrap()]);
+    assert_eq!(status, 0, "{err}");
+    golden("distribution.sql", &out);
+
+    let (status, out, err) = run(&["distribution", fixture().to_str().unwrap()]);
+    assert_eq!(status, 2);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("`invoices`: its primary key (\"id\") does not include the tenant column"), "{err}");
+    assert!(err.contains("fix: make it `PRIMARY KEY (\"tenant_id\", \"id\")`"), "{err}");
+    let (status, _, err) = run(&["distribution", "--role", "x"]);
+    assert_eq!(status, 2);
+    assert!(err.contains("unknown option `--role` of `tenantry distribution`"), "{err}");
+}
