@@ -254,17 +254,21 @@ impl DbBuilder<sqlx::Postgres, RlsMode> {
     }
 }
 
-/// What `name` holds on `conn`: how a pinned pool checks that its tenant reached the
-/// server. A simple query (the name is checked by [`Rls::setting`](crate::Rls::setting)):
-/// it leaves no prepared statement behind, should a pooler share the connection.
+/// What `name` holds on `conn`, and whether the server is a Citus coordinator: how a
+/// pinned pool checks that its tenant reached the server. A simple query (the name is
+/// checked by [`Rls::setting`](crate::Rls::setting)): it leaves no prepared statement
+/// behind, should a pooler share the connection.
 #[cfg(feature = "postgres")]
 fn read_setting<'c>(
     conn: &'c mut sqlx::PgConnection,
     name: &'c str,
-) -> crate::BoxFuture<'c, std::result::Result<Option<String>, sqlx::Error>> {
+) -> crate::BoxFuture<'c, std::result::Result<crate::pins::PinCheck, sqlx::Error>> {
     use sqlx::Row;
-    let sql = format!("SELECT current_setting('{name}', true)");
-    Box::pin(async move { sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_one(conn).await?.try_get(0) })
+    let sql = format!("SELECT current_setting('{name}', true), current_setting('citus.version', true) IS NOT NULL");
+    Box::pin(async move {
+        let row = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_one(conn).await?;
+        Ok(crate::pins::PinCheck { found: row.try_get(0)?, citus: row.try_get(1)? })
+    })
 }
 
 impl<DB: Database> Db<DB> {

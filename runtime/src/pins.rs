@@ -88,10 +88,18 @@ impl Pinning {
 /// Opens the pool of one tenant (lazily: it connects on first use).
 pub(crate) type OpenPool<DB> = Box<dyn Fn(&str, &Pinning) -> Pool<DB> + Send + Sync>;
 
-/// Reads the setting on a connection: whether the startup parameter reached the server
-/// (a transaction pooler drops or ignores it, an `after_connect` may overwrite it).
+/// What a pinned connection's server says: the setting (whether the startup parameter
+/// reached the server: a transaction pooler drops or ignores it, an `after_connect` may
+/// overwrite it), and whether it is a Citus coordinator (whose workers would not see it).
+#[derive(Debug)]
+pub(crate) struct PinCheck {
+    pub(crate) found: Option<String>,
+    pub(crate) citus: bool,
+}
+
+/// Reads a [`PinCheck`] on a connection.
 pub(crate) type ReadSetting<DB> =
-    for<'c> fn(&'c mut <DB as Database>::Connection, &'c str) -> BoxFuture<'c, Result<Option<String>, sqlx::Error>>;
+    for<'c> fn(&'c mut <DB as Database>::Connection, &'c str) -> BoxFuture<'c, Result<PinCheck, sqlx::Error>>;
 
 /// The pinned pools of a `Db`.
 pub(crate) struct Pins<DB: Database> {
@@ -161,7 +169,10 @@ impl<DB: Database> Pins<DB> {
         let lent = Lent(lent);
         if !verified {
             let mut conn = Box::pin(pool.acquire()).await?;
-            let found = (self.read_setting)(&mut conn, &self.setting).await?;
+            let PinCheck { found, citus } = (self.read_setting)(&mut conn, &self.setting).await?;
+            if citus {
+                return Err(sqlx::Error::Configuration(Box::new(RlsRefusal::PinnedOnCitus)));
+            }
             if found.as_deref() != Some(tenant) {
                 tracing::error!(target: "tenantry", tenant, setting = %self.setting, ?found, "a pinned connection does not hold its tenant");
                 return Err(sqlx::Error::Configuration(Box::new(RlsRefusal::PinNotHeld)));

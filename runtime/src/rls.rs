@@ -8,8 +8,10 @@
 //!   PgBouncer, where a connection is no session.
 //!
 //! In per-transaction mode every scoped call runs in a transaction that begins
-//! with the tenant set *transaction-locally*: `BEGIN; SELECT set_config('tenantry.tenant',
-//! '<tenant>', true)` as one simple query (one round trip), then the statement, then
+//! with the tenant set *transaction-locally*: `BEGIN; SET LOCAL
+//! citus.propagate_set_commands = 'local'; SET LOCAL tenantry.tenant = E'<tenant>'` as one
+//! simple query (one round trip; the Citus setting makes a Citus coordinator pass the
+//! tenant to its workers), then the statement, then
 //! `COMMIT`. A [`ScopedTx`](crate::ScopedTx) begins the same way, so every statement in it
 //! runs under its tenant. The setting ends with the transaction, so a connection never
 //! returns to the pool with a tenant on it; a call cancelled at any point leaves an open
@@ -45,7 +47,7 @@ pub struct Rls {
 }
 
 impl Rls {
-    /// The tenant is set per transaction (`set_config(.., true)`), for every call: two
+    /// The tenant is set per transaction (`SET LOCAL`), for every call: two
     /// more round trips a call, and correct behind a transaction pooler (PgBouncer's
     /// `pool_mode = transaction`), which this mode is for.
     pub fn per_transaction() -> Rls {
@@ -90,13 +92,23 @@ impl Rls {
         &self.setting
     }
 
-    /// The statement that begins a transaction of `tenant`: the tenant as a string literal
-    /// (quotes doubled; PostgreSQL's standard strings take backslashes literally).
+    /// The statement that begins a transaction of `tenant`, one simple query:
+    /// `BEGIN; SET LOCAL citus.propagate_set_commands = 'local'; SET LOCAL <setting> = E'<tenant>'`.
+    ///
+    /// `SET LOCAL` is `set_config(.., true)`; on a Citus coordinator it is also what reaches
+    /// the workers, once `citus.propagate_set_commands` is `local` (set first: a setting
+    /// made before is not propagated). Without Citus that name is an unused placeholder.
+    /// The tenant is an escape string (backslashes and quotes doubled), which reads the
+    /// same whatever `standard_conforming_strings` is.
     pub(crate) fn begin(&self, tenant: &str) -> Result<String, RlsRefusal> {
         if tenant.contains('\0') {
             return Err(RlsRefusal::UnquotableTenant);
         }
-        Ok(format!("BEGIN; SELECT set_config('{}', '{}', true)", self.setting, tenant.replace('\'', "''")))
+        let literal = tenant.replace('\\', "\\\\").replace('\'', "''");
+        Ok(format!(
+            "BEGIN; SET LOCAL citus.propagate_set_commands = 'local'; SET LOCAL {} = E'{literal}'",
+            self.setting
+        ))
     }
 }
 
@@ -121,6 +133,10 @@ pub enum RlsRefusal {
     /// startup parameter did not reach the server (a transaction pooler in front of it)
     /// or the pool's `after_connect` set the setting.
     PinNotHeld,
+    /// [`Rls::pinned`] on a Citus coordinator: Citus does not pass a connection's startup
+    /// parameters to the connections it opens to its workers, whose policies would see no
+    /// tenant.
+    PinnedOnCitus,
 }
 
 impl fmt::Display for RlsRefusal {
@@ -133,6 +149,9 @@ impl fmt::Display for RlsRefusal {
                 "an unscoped method under row-level security needs a pool whose role may bypass the policies: `Db::builder(pool).unscoped_pool(admin_pool)`"
             }
             RlsRefusal::UnquotableTenant => "the tenant key holds a NUL character and cannot be set",
+            RlsRefusal::PinnedOnCitus => {
+                "tenant-pinned connections do not work on a Citus coordinator: Citus does not pass their startup parameter to its workers; use `Rls::per_transaction()`, whose `SET LOCAL` it propagates"
+            }
             RlsRefusal::PinNotHeld => {
                 "a connection pinned to the tenant does not hold it: the startup parameter did not reach the server (a transaction pooler?) or `after_connect` set the setting; behind a transaction pooler use `Rls::per_transaction()`"
             }
@@ -141,3 +160,23 @@ impl fmt::Display for RlsRefusal {
 }
 
 impl std::error::Error for RlsRefusal {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tenant is an escape string whatever it holds: quotes and backslashes doubled, so
+    /// that `o'br\ien` reads back as itself (checked against PostgreSQL 15 with
+    /// `standard_conforming_strings` on and off); NUL cannot be written at all.
+    #[test]
+    fn the_tenant_is_written_as_an_escape_string() {
+        let rls = Rls::per_transaction();
+        assert_eq!(
+            rls.begin(r"o'br\ien").unwrap(),
+            r"BEGIN; SET LOCAL citus.propagate_set_commands = 'local'; SET LOCAL tenantry.tenant = E'o''br\\ien'"
+        );
+        assert_eq!(rls.begin("a\0b"), Err(RlsRefusal::UnquotableTenant));
+        let custom = Rls::per_transaction().setting("app.tenant").unwrap();
+        assert!(custom.begin("acme").unwrap().ends_with("SET LOCAL app.tenant = E'acme'"));
+    }
+}
