@@ -10,6 +10,7 @@ use sqlx::{Database, Pool};
 use crate::audit::{AuditEvent, AuditKind, AuditSink};
 use crate::pins::Pins;
 use crate::policy::{Access, Action, Policy, Verdict};
+use crate::tx::{OwnTx, RawExec, TxConn};
 use crate::{Error, Result, Scope, ScopedTx, TenantKey, Unscoped};
 
 /// A sqlx pool wrapped with tenantry's policy, audit sink and settings; the only maker
@@ -34,6 +35,8 @@ pub struct Db<DB: Database> {
     unscoped_pool: Option<Pool<DB>>,
     /// Under [`Rls::pinned`](crate::Rls::pinned): the tenants' own pools.
     pins: Option<Arc<Pins<DB>>>,
+    /// Under row-level security: how tenantry begins and ends its own transactions.
+    raw_exec: Option<RawExec<DB>>,
 }
 
 pub(crate) struct Settings {
@@ -55,6 +58,7 @@ impl<DB: Database> Clone for Db<DB> {
             settings: self.settings.clone(),
             unscoped_pool: self.unscoped_pool.clone(),
             pins: self.pins.clone(),
+            raw_exec: self.raw_exec,
         }
     }
 }
@@ -82,6 +86,7 @@ pub struct DbBuilder<DB: Database, Mode = PlainMode> {
     rls: Option<crate::Rls>,
     unscoped_pool: Option<Pool<DB>>,
     pins: Option<Arc<Pins<DB>>>,
+    raw_exec: Option<RawExec<DB>>,
     persistent: bool,
     policy: Option<Box<dyn Policy>>,
     audit: Option<Arc<dyn AuditSink>>,
@@ -138,6 +143,7 @@ impl<DB: Database, Mode> DbBuilder<DB, Mode> {
             pool: self.pool,
             unscoped_pool: self.unscoped_pool,
             pins: self.pins,
+            raw_exec: self.raw_exec,
             settings: Arc::new(Settings {
                 rls: self.rls,
                 persistent: self.persistent,
@@ -216,6 +222,7 @@ impl DbBuilder<sqlx::Postgres, PlainMode> {
             rls: self.rls,
             unscoped_pool: self.unscoped_pool,
             pins: self.pins,
+            raw_exec: Some(raw_exec),
             persistent: self.persistent,
             policy: self.policy,
             audit: self.audit,
@@ -254,6 +261,15 @@ impl DbBuilder<sqlx::Postgres, RlsMode> {
     }
 }
 
+/// Runs a simple query on `conn` (see [`RawExec`]).
+#[cfg(feature = "postgres")]
+fn raw_exec<'c>(
+    conn: &'c mut sqlx::PgConnection,
+    sql: &'c str,
+) -> crate::BoxFuture<'c, std::result::Result<(), sqlx::Error>> {
+    Box::pin(async move { sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(conn).await.map(drop) })
+}
+
 /// What `name` holds on `conn`, and whether the server is a Citus coordinator: how a
 /// pinned pool checks that its tenant reached the server. A simple query (the name is
 /// checked by [`Rls::setting`](crate::Rls::setting)): it leaves no prepared statement
@@ -285,6 +301,7 @@ impl<DB: Database> Db<DB> {
             rls: None,
             unscoped_pool: None,
             pins: None,
+            raw_exec: None,
             persistent: true,
             policy: None,
             audit: None,
@@ -414,22 +431,33 @@ impl<DB: Database> Db<DB> {
     /// pass `&tx` to repository methods and they run on it, for that tenant only.
     /// `commit`/`rollback` consume it; dropping it rolls back.
     pub async fn begin<K: TenantKey>(&self, scope: &Scope<K>) -> Result<ScopedTx<DB, K>> {
-        let pinned = match &self.pins {
-            Some(pins) => pins.begin(&scope.tenant().key_str()).await?,
-            None => None,
-        };
-        let (tx, lent) = match (&self.settings.rls, pinned) {
-            (None, _) => (self.pool.begin().await?, None),
-            (Some(_), Some((tx, lent))) => (tx, Some(lent)),
-            (Some(rls), None) => {
-                let begin =
-                    rls.begin(&scope.tenant().key_str()).map_err(|r| sqlx::Error::Configuration(Box::new(r)))?;
-                (self.pool.begin_with(sqlx::AssertSqlSafe(begin)).await?, None)
+        let (tx, lent) = match (&self.settings.rls, self.raw_exec) {
+            (None, _) | (_, None) => (TxConn::Sqlx(self.pool.begin().await?), None),
+            // Under RLS tenantry begins the transaction itself (see `OwnTx`): a begin
+            // cancelled before its reply must not leave a tenant on a pooled connection.
+            (Some(rls), Some(exec)) => {
+                let tenant = scope.tenant().key_str();
+                let pinned = match &self.pins {
+                    Some(pins) => pins.acquire(&tenant).await?,
+                    None => None,
+                };
+                match pinned {
+                    Some(pinned) => (TxConn::Own(OwnTx::begin(pinned.conn, "BEGIN", exec).await?), Some(pinned.lent)),
+                    None => {
+                        let begin = rls.begin(&tenant).map_err(|r| sqlx::Error::Configuration(Box::new(r)))?;
+                        (TxConn::Own(OwnTx::begin(self.pool.acquire().await?, &begin, exec).await?), None)
+                    }
+                }
             }
         };
         let key = scope.tenant().key_str();
         self.record(Some(&key), AuditKind::TxBegun);
         Ok(ScopedTx::new(scope.tenant().clone(), tx, lent, self.clone()))
+    }
+
+    /// How tenantry runs its own transactions, under row-level security.
+    pub(crate) fn raw_exec(&self) -> Option<RawExec<DB>> {
+        self.raw_exec
     }
 
     /// The tenants' own pools, under [`Rls::pinned`](crate::Rls::pinned).

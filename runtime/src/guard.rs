@@ -16,11 +16,11 @@ use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::Arc;
 
+use sqlx::Database;
 use sqlx::pool::PoolConnection;
-use sqlx::{Database, Transaction};
 
 use crate::set::SetInner;
-use crate::tx::TxState;
+use crate::tx::{OwnTx, TxConn, TxState};
 use crate::{Db, ForeignTransaction, KeyValue, RlsRefusal, ScopedTx, TenantId, TenantKey};
 
 pub(crate) mod sealed {
@@ -185,8 +185,8 @@ pub enum TenantBind<'a> {
 pub(crate) enum Conn<'c, DB: Database> {
     Pooled(PoolConnection<DB>),
     Pinned(crate::pins::Pinned<DB>),
-    Tx(tokio::sync::MutexGuard<'c, Transaction<'static, DB>>),
-    Rls(Transaction<'static, DB>),
+    Tx(tokio::sync::MutexGuard<'c, TxConn<DB>>),
+    Rls(OwnTx<DB>),
 }
 
 impl<DB: Database> Deref for Conn<'_, DB> {
@@ -214,11 +214,20 @@ impl<DB: Database> DerefMut for Conn<'_, DB> {
 
 impl<DB: Database> Conn<'_, DB> {
     /// Ends the call's use of the connection: commits the call's own row-level security
-    /// transaction (dropped instead, it rolls back).
+    /// transaction.
     pub(crate) async fn finish(self) -> Result<(), sqlx::Error> {
         match self {
-            Conn::Rls(tx) => tx.commit().await,
+            Conn::Rls(tx) => tx.end("COMMIT").await,
             Conn::Pooled(_) | Conn::Pinned(_) | Conn::Tx(_) => Ok(()),
+        }
+    }
+
+    /// Ends the call's use of the connection after its statement failed: rolls the call's
+    /// own transaction back, so that the connection can be reused (dropped unended, it is
+    /// closed).
+    pub(crate) async fn abort(self) {
+        if let Conn::Rls(tx) = self {
+            let _ = tx.end("ROLLBACK").await;
         }
     }
 }
@@ -237,7 +246,8 @@ pub(crate) async fn connection<'c, DB: Database>(db: &'c Db<DB>, view: &View<'c>
     if let Some(tx) = view.tx {
         return tx_connection(db, tx).await;
     }
-    let Some(rls) = &db.settings().rls else {
+    // `row_level_security` sets both.
+    let (Some(rls), Some(exec)) = (&db.settings().rls, db.raw_exec()) else {
         return Ok(Conn::Pooled(Box::pin(db.pool().acquire()).await?));
     };
     let refuse = |refusal: RlsRefusal| sqlx::Error::Configuration(Box::new(refusal));
@@ -250,7 +260,8 @@ pub(crate) async fn connection<'c, DB: Database>(db: &'c Db<DB>, view: &View<'c>
                 return Ok(Conn::Pinned(pinned));
             }
             let begin = rls.begin(&tenant).map_err(refuse)?;
-            Ok(Conn::Rls(Box::pin(db.pool().begin_with(sqlx::AssertSqlSafe(begin))).await?))
+            let conn = Box::pin(db.pool().acquire()).await?;
+            Ok(Conn::Rls(OwnTx::begin(conn, &begin, exec).await?))
         }
         Who::Unscoped => match db.unscoped_pool() {
             Some(pool) => Ok(Conn::Pooled(Box::pin(pool.acquire()).await?)),

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Database, Pool, Transaction};
+use sqlx::{Database, Pool};
 
 use crate::{BoxFuture, RlsRefusal};
 
@@ -140,15 +140,7 @@ impl<DB: Database> Pins<DB> {
     /// free for a new tenant): `None` sends the call to per-transaction mode.
     pub(crate) async fn acquire(&self, tenant: &str) -> Result<Option<Pinned<DB>>, sqlx::Error> {
         match self.lend(tenant).await? {
-            Some((pool, lent)) => Ok(Some(Pinned { conn: Box::pin(pool.acquire()).await?, _lent: lent })),
-            None => Ok(None),
-        }
-    }
-
-    /// A transaction on a connection pinned to `tenant` (see [`Pins::acquire`]).
-    pub(crate) async fn begin(&self, tenant: &str) -> Result<Option<(Transaction<'static, DB>, Lent)>, sqlx::Error> {
-        match self.lend(tenant).await? {
-            Some((pool, lent)) => Ok(Some((pool.begin().await?, lent))),
+            Some((pool, lent)) => Ok(Some(Pinned { conn: Box::pin(pool.acquire()).await?, lent })),
             None => Ok(None),
         }
     }
@@ -237,7 +229,7 @@ impl<DB: Database> Pins<DB> {
 /// A pinned connection lent to one call.
 pub(crate) struct Pinned<DB: Database> {
     pub(crate) conn: PoolConnection<DB>,
-    _lent: Lent,
+    pub(crate) lent: Lent,
 }
 
 /// One connection of a pinned pool counted as lent until this is dropped (after the

@@ -250,7 +250,13 @@ macro_rules! runner {
             let $shown = $view.shown();
             let result: Result<_> = async {
                 let mut $conn = connection($db, &$view).await.map_err(|e| failed($m, $shown, e))?;
-                let value = { $run }?;
+                let value = match { $run } {
+                    Ok(value) => value,
+                    Err(e) => {
+                        $conn.abort().await;
+                        return Err(e);
+                    }
+                };
                 $conn.finish().await.map_err(|e| failed($m, $shown, e))?;
                 Ok(value)
             }

@@ -14,8 +14,10 @@
 //! tenant to its workers), then the statement, then
 //! `COMMIT`. A [`ScopedTx`](crate::ScopedTx) begins the same way, so every statement in it
 //! runs under its tenant. The setting ends with the transaction, so a connection never
-//! returns to the pool with a tenant on it; a call cancelled at any point leaves an open
-//! transaction that sqlx rolls back before the connection's next use. Nothing is a session
+//! returns to the pool with a tenant on it: tenantry begins and ends these transactions
+//! itself, and a call or transaction cancelled or dropped before its end closes its
+//! connection (sqlx's own begin, cancelled before its reply, would return the connection
+//! inside the transaction, tenant set). Nothing is a session
 //! setting, which is why this mode is also correct behind PgBouncer in transaction pooling.
 //!
 //! Policies read the setting with `current_setting('tenantry.tenant', true)`; see

@@ -108,7 +108,11 @@ pub async fn run_on<DB: Backend>(test_db: TestDb<DB>, scenario: impl Future<Outp
     test_db.remove().await;
     match outcome {
         Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => panic!("on {}: {e}", DB::NAME),
+        Ok(Ok(Err(e))) => match std::error::Error::source(&e) {
+            // The sqlx error says why: a failed call's Display names only the method.
+            Some(cause) => panic!("on {}: {e}: {cause}", DB::NAME),
+            None => panic!("on {}: {e}", DB::NAME),
+        },
         Ok(Err(_)) => panic!("on {}: the scenario did not finish within {SCENARIO_TIMEOUT:?}", DB::NAME),
         Err(panic) => std::panic::resume_unwind(panic),
     }

@@ -409,11 +409,9 @@ async fn rls_holds_through_pgbouncer(admin: Db<Postgres>) -> Result<()> {
         .build_verified(&LedgerRepo::<Postgres>::tenant_tables())
         .await?;
     check_calls_and_transactions(&db, &direct).await?;
-    // Not `check_cancellations` yet: through PgBouncer it found a leak (a raw read saw 47
-    // rows). sqlx 0.9 queues no ROLLBACK for a `begin_with` cancelled before its reply
-    // (its guard checks a depth not yet raised), so the connection returns to the pool
-    // inside the BEGIN with the tenant set. Open in issue 12 until the begin is made
-    // cancel-safe in tenantry.
+    // Through PgBouncer this found a leak when sqlx began the transactions: a begin
+    // cancelled before its reply left the connection inside it, tenant set (see `OwnTx`).
+    check_cancellations(&db).await?;
 
     let pinned = Db::builder(pooled)
         .persistent_statements(false)
